@@ -1,0 +1,1 @@
+"""ormbench's harness: configuration, the run loop, statistics, verification, tracing, CLI."""

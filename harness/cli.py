@@ -1,0 +1,241 @@
+"""The `ormbench` command line. User errors become one line on stderr and an exit code
+(README, "Exit codes"); a traceback means a bug in ormbench."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from backends import BACKENDS, load_backend
+from harness.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VERIFICATION_FAILED,
+    ConfigurationError,
+    OrmbenchError,
+)
+from harness.runner import Plan
+from harness.targets import DEFAULT_CONNECT_TIMEOUT, Target, embedded_sqlite_target, parse_target
+from reports import console as console_report
+from reports import markdown as markdown_report
+from reports.model import RunResult
+from scenarios import REGISTRY, resolve
+
+DEFAULT_ROWS = 1000
+DEFAULT_ROUNDS = 10
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    """`--scenarios a,b --scenarios c` -> [a, b, c]."""
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _backend_names(values: tuple[str, ...]) -> list[str]:
+    names = _names(values) or list(BACKENDS)
+    for name in names:
+        if name not in BACKENDS and ":" not in name:  # "module:Class" plugs in a custom backend
+            raise ConfigurationError(
+                f"unknown backend '{name}'", f"choose from: {', '.join(BACKENDS)}"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigurationError("a backend is named twice", "name each backend once")
+    return names
+
+
+def prepare_output(folder: Path) -> Path:
+    """Create the output folder now and prove it is writable, before any benchmark runs."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ormbench-write-test-"):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write to output folder {folder} ({exc.strerror})",
+            "choose a writable folder with --output",
+        ) from None
+    return folder
+
+
+def report_console() -> Console:
+    """Stdout, wide enough for the report's tables also when it goes to a CI log or a file."""
+    out = Console(highlight=False)
+    return out if out.is_terminal else Console(highlight=False, width=140)
+
+
+def exit_code(result: RunResult) -> int:
+    if result.incomplete_reason and "interrupted" in result.incomplete_reason:
+        return EXIT_INTERRUPTED
+    if any(d.error for d in result.databases):
+        return EXIT_USAGE
+    if any(c.verification.status == "error" for c in result.cells):
+        return EXIT_USAGE
+    if any(c.verification.status == "failed" for c in result.cells):
+        return EXIT_VERIFICATION_FAILED
+    return EXIT_OK
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ormbench")
+def cli() -> None:
+    """Compare SQLAlchemy's ORM and Django's ORM on the same database, with proof that both
+    did the same work."""
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "dbs",
+    multiple=True,
+    metavar="URL",
+    help="Database URL (sqlite:///file, postgresql://, mysql://, mariadb://, mssql://); "
+    "repeat for several. Default: SQLite in a temporary file.",
+)
+@click.option(
+    "--scenarios",
+    "scenario_names",
+    multiple=True,
+    metavar="NAMES",
+    help=f"Comma-separated scenarios. Default: all ({', '.join(REGISTRY)}).",
+)
+@click.option(
+    "--backends",
+    "backend_names",
+    multiple=True,
+    metavar="NAMES",
+    help=f"Comma-separated backends. Default: all ({', '.join(BACKENDS)}).",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(min=1),
+    default=DEFAULT_ROWS,
+    show_default=True,
+    help="Rows (operations) per scenario.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=DEFAULT_ROUNDS,
+    show_default=True,
+    help="Timed rounds per backend (6 or more for a 95% interval).",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Untimed warm-up rounds per backend.",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed for generated data.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("ormbench-report"),
+    show_default=True,
+    help="Folder for results.json and report.md.",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_CONNECT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for a database to answer a connection.",
+)
+def run(
+    dbs: tuple[str, ...],
+    scenario_names: tuple[str, ...],
+    backend_names: tuple[str, ...],
+    rows: int,
+    rounds: int,
+    warmup: int,
+    seed: int,
+    output: Path,
+    connect_timeout: float,
+) -> int:
+    """Run the scenarios through every backend on every database and write the report."""
+    from harness.run import execute
+
+    scenarios = [s.name for s in resolve(_names(scenario_names))]
+    backends = _backend_names(backend_names)
+    for name in backends:
+        load_backend(name)  # fail now, not in a worker, on a bad "module:Class"
+    targets: list[Target] = [parse_target(u, connect_timeout) for u in dbs]
+    output = prepare_output(output)
+    embedded = not targets
+    if embedded:
+        targets = [embedded_sqlite_target(connect_timeout)]
+    plan = Plan(
+        scenarios=tuple(scenarios),
+        backends=tuple(backends),
+        rows=rows,
+        rounds=rounds,
+        warmup=warmup,
+        seed=seed,
+    )
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if embedded and targets[0].location:
+        err.print(f"database: {targets[0].location}")
+    try:
+        result = execute(plan, targets, progress=lambda line: err.print(line))
+    finally:
+        if embedded:
+            shutil.rmtree(Path(targets[0].database).parent, ignore_errors=True)
+    for info in result.databases:
+        if info.error:
+            err.print(f"ormbench: error: {info.error}", markup=False)
+    if not result.cells:
+        return exit_code(result)
+    console_report.render(result, report_console())
+    result.write(output / "results.json")
+    (output / "report.md").write_text(markdown_report.render(result), encoding="utf-8")
+    err.print(
+        f"report written to {output}/report.md and {output}/results.json ({result.wall_s:.1f} s)"
+    )
+    return exit_code(result)
+
+
+@cli.command(name="list")
+def list_command() -> None:
+    """Show the scenarios and backends, with what each one does."""
+    out = Console(highlight=False)
+    out.print("[bold]Scenarios[/]")
+    for name, cls in REGISTRY.items():
+        out.print(f"  [cyan]{name}[/]: {cls.description()}")
+    out.print("[bold]Backends[/]")
+    for name in BACKENDS:
+        cls = load_backend(name)
+        doc = " ".join((cls.__doc__ or "").split())
+        out.print(f"  [cyan]{name}[/] ({cls.title}): {doc}")
+        for op in ("create", "bulk_create", "get", "filter", "update", "delete"):
+            op_doc = " ".join((getattr(cls, op).__doc__ or "").split())
+            out.print(f"      {op}: {op_doc}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        code = cli.main(args=argv, prog_name="ormbench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "ormbench"
+        err.print(f"ormbench: error: {exc.format_message()} (see '{command} --help')", markup=False)
+        code = EXIT_USAGE
+    except OrmbenchError as exc:
+        err.print(f"ormbench: error: {exc}", markup=False)
+        code = exc.exit_code
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

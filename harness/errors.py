@@ -1,0 +1,34 @@
+"""Errors a user can cause, and the exit codes the CLI turns them into."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_VERIFICATION_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class OrmbenchError(Exception):
+    """A problem the user can fix: printed as one line (message, then hint), never a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+class ConfigurationError(OrmbenchError):
+    """Bad options, URLs or names given on the command line."""
+
+
+class ConnectionFailed(OrmbenchError):
+    """A database could not be reached, or refused the credentials or the database name."""
+
+
+class UnsafeTable(OrmbenchError):
+    """A table with a harness name exists that this harness did not create."""

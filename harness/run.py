@@ -1,0 +1,117 @@
+"""One `ormbench run`: every database in turn (each in its own worker process), the events
+gathered into the result model, comparisons drawn, and the run's environment recorded."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+from backends import load_backend
+from harness.errors import OrmbenchError
+from harness.runner import Plan, run_in_worker
+from harness.targets import Target
+from harness.verdicts import build_comparisons
+from reports.model import SCHEMA_VERSION, Cell, DatabaseInfo, RunResult
+from scenarios import REGISTRY
+
+Progress = Callable[[str], None]
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def environment() -> dict[str, str]:
+    facts = {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": str(os.cpu_count()),
+        "ormbench": package_version("ormbench") or "unknown",
+        "sqlalchemy": package_version("sqlalchemy") or "not installed",
+        "django": package_version("django") or "not installed",
+    }
+    if mssql := package_version("mssql-django"):
+        facts["mssql-django"] = mssql
+    return facts
+
+
+@dataclass
+class _Collector:
+    databases: list[DatabaseInfo] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    progress: Progress | None = None
+    label: str = ""
+
+    def __call__(self, kind: str, payload: Any) -> None:
+        if kind == "database":
+            self.databases.append(payload)
+        elif kind == "cell":
+            self.cells.append(payload)
+        elif kind == "progress" and self.progress is not None:
+            scenario, done, total = payload
+            if done == total:
+                self.progress(f"{self.label}: {scenario} done ({total} rounds)")
+
+
+def execute(plan: Plan, targets: list[Target], progress: Progress | None = None) -> RunResult:
+    """Run the plan on every target. Never raises for a database that fails: its error is kept
+    in the result (`DatabaseInfo.error`); KeyboardInterrupt ends the run, marked incomplete."""
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    collector = _Collector(progress=progress)
+    incomplete: str | None = None
+    for target in targets:
+        collector.label = target.label
+        if progress:
+            progress(f"{target.label}: starting")
+        before = len(collector.databases)
+        try:
+            run_in_worker(target, plan, collector)
+        except KeyboardInterrupt:
+            incomplete = "interrupted (Ctrl-C)"
+            _mark_error(collector, before, target, incomplete)
+            break
+        except OrmbenchError as exc:
+            _mark_error(collector, before, target, str(exc))
+            incomplete = incomplete or f"{target.label}: {exc.message}"
+    cells = collector.cells
+    if incomplete is None and any(c.verification.status == "error" for c in cells):
+        incomplete = "some cells ended in an error"
+    return RunResult(
+        schema_version=SCHEMA_VERSION,
+        tool_version=package_version("ormbench") or "unknown",
+        started_at=started.isoformat(timespec="seconds"),
+        wall_s=time.perf_counter() - clock,
+        complete=incomplete is None,
+        incomplete_reason=incomplete,
+        environment=environment(),
+        plan=asdict(plan),
+        scenarios={name: REGISTRY[name].description() for name in plan.scenarios},
+        backends={name: load_backend(name).title for name in plan.backends},
+        databases=collector.databases,
+        cells=cells,
+        comparisons=build_comparisons(cells),
+    )
+
+
+def _mark_error(collector: _Collector, before: int, target: Target, error: str) -> None:
+    """Record the error on the database's info, adding the info if the worker never sent it."""
+    if len(collector.databases) > before:
+        info = collector.databases[-1]
+        collector.databases[-1] = replace(info, error=error)
+    else:
+        collector.databases.append(
+            DatabaseInfo(
+                label=target.label, family=target.family, location=target.location, error=error
+            )
+        )

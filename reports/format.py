@@ -1,0 +1,77 @@
+"""Number formatting and table lookups shared by the renderers."""
+
+from __future__ import annotations
+
+from reports.model import Cell, Comparison, RunResult
+
+BACKEND_TITLES = {"sqlalchemy": "SQLAlchemy ORM", "django": "Django ORM", "dbapi": "raw DB-API"}
+SHORT_TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value * 1e6:.0f} µs"
+
+
+def rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def per_op(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def ratio(comparison: Comparison | None) -> str:
+    if comparison is None or comparison.ratio is None:
+        return "—"
+    if comparison.ci_low is None or comparison.ci_high is None:
+        return f"{comparison.ratio:.2f} (no interval)"
+    return f"{comparison.ratio:.2f} [{comparison.ci_low:.2f}–{comparison.ci_high:.2f}]"
+
+
+def backend_title(result: RunResult, name: str) -> str:
+    return result.backends.get(name) or BACKEND_TITLES.get(name, name)
+
+
+def scenario_cells(result: RunResult, database: str) -> dict[str, list[Cell]]:
+    """Cells of one database grouped by scenario, in run order."""
+    grouped: dict[str, list[Cell]] = {}
+    for cell in result.cells:
+        if cell.database == database:
+            grouped.setdefault(cell.scenario, []).append(cell)
+    return grouped
+
+
+def comparison(
+    result: RunResult, database: str, scenario: str, kind: str, numerator: str | None = None
+) -> Comparison | None:
+    for c in result.comparisons:
+        if (c.database, c.scenario, c.kind) == (database, scenario, kind) and (
+            numerator is None or c.numerator == numerator
+        ):
+            return c
+    return None
+
+
+def floor_multiple(result: RunResult, cell: Cell) -> str:
+    c = comparison(result, cell.database, cell.scenario, "floor", cell.backend)
+    if c is None or c.ratio is None:
+        return "1x" if cell.backend == "dbapi" else "—"
+    return f"{c.ratio:.2f}x"
+
+
+def database_heading(result: RunResult, label: str) -> str:
+    info = next((d for d in result.databases if d.label == label), None)
+    if info is None:
+        return label
+    version = info.server_version.split(" on ")[0].split(",")[0]
+    where = f" — {info.location}" if info.location else ""
+    edition = f" {info.edition}" if info.edition else ""
+    return (
+        f"{info.family} {version}{edition} via {info.driver} {info.driver_version}: {label}{where}"
+    )

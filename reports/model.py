@@ -1,0 +1,168 @@
+"""The result model: what a run produced, as frozen dataclasses, and its JSON form.
+
+`results.json` is a documented format (README, "results.json") that CI jobs parse. Its
+`schema_version` changes whenever a field changes meaning or disappears; added fields keep it.
+Renderers and `compare` only read this model; nothing here talks to a database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SqlSample:
+    sql: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TraceCounts:
+    """What one backend sent for one run of a scenario (the untimed trace pass)."""
+
+    operations: int
+    statements: int
+    transaction_control: int
+    commits: int
+    rollbacks: int
+    rows_sent: int
+    rows_fetched: int
+    by_kind: dict[str, int]
+    sql: list[SqlSample]  # the first few distinct statements, in the order first sent
+
+    @property
+    def statements_per_operation(self) -> float:
+        return self.statements / self.operations if self.operations else 0.0
+
+    @property
+    def transaction_control_per_operation(self) -> float:
+        return self.transaction_control / self.operations if self.operations else 0.0
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: str  # "passed" | "failed" | "error"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One database x scenario x backend."""
+
+    database: str  # the database's label (never holds a password)
+    scenario: str
+    backend: str
+    rows: int
+    operations: int
+    rounds_s: list[float]  # every timed round, in run order
+    median_s: float | None
+    iqr_s: float | None
+    ops_per_s: float | None
+    rows_per_s: float | None
+    trace: TraceCounts | None
+    verification: Verification
+
+    @property
+    def verified(self) -> bool:
+        return self.verification.status == "passed"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A timing ratio between two backends on one scenario, from paired rounds.
+
+    kind "orm": `numerator`/`denominator` are the two ORMs; kind "floor": an ORM over raw DB-API.
+    """
+
+    database: str
+    scenario: str
+    kind: str
+    numerator: str
+    denominator: str
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    verdict: str
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    label: str
+    family: str
+    server_version: str = ""
+    edition: str | None = None
+    driver: str = ""
+    driver_version: str = ""
+    location: str | None = None  # where an embedded database lives
+    error: str | None = None  # why this database did not run to the end
+
+
+@dataclass(frozen=True)
+class RunResult:
+    schema_version: int
+    tool_version: str
+    started_at: str
+    wall_s: float
+    complete: bool
+    environment: dict[str, str]
+    plan: dict[str, Any]
+    scenarios: dict[str, str]  # name -> what is timed (its docstring)
+    backends: dict[str, str]  # name -> title
+    databases: list[DatabaseInfo]
+    cells: list[Cell]
+    comparisons: list[Comparison] = field(default_factory=list)
+    incomplete_reason: str | None = None
+
+    @property
+    def all_verified(self) -> bool:
+        return bool(self.cells) and all(c.verified for c in self.cells)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, default=_json_default)
+
+    def write(self, path: Path) -> None:
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return _build(cls, data)
+
+    @classmethod
+    def read(cls, path: Path) -> RunResult:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float):
+        return None
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _build(tp: Any, data: Any) -> Any:
+    """Rebuild dataclasses from plain JSON data, guided by type hints; unknown keys are ignored
+    so that files from newer minor versions still load."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if data is None:
+            return None
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _build(inner[0], data)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        known = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _build(hints[k], v) for k, v in data.items() if k in known})
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return [_build(item, v) for v in data]
+    if origin is dict:
+        _, value_type = typing.get_args(tp)
+        return {k: _build(value_type, v) for k, v in data.items()}
+    return data

@@ -1,0 +1,83 @@
+"""The one table every scenario works on, and the backend-neutral form of its rows.
+
+The harness creates the table from this definition, so every backend meets the same schema;
+each backend maps it in its own idiom. `normal_row` is how rows are compared and digested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+)
+
+TABLE_PREFIX = "ormbench_"
+ITEM_TABLE = "ormbench_item"
+OWNER_TABLE = "ormbench_owner"
+
+metadata = MetaData()
+
+item_table = Table(
+    ITEM_TABLE,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("email", String(200), nullable=False, unique=True),
+    Column("quantity", Integer, nullable=False),
+    Column("price", Numeric(10, 2), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# The columns in the order rows are read, written and compared (id first, when it is kept).
+DATA_COLUMNS: tuple[str, ...] = ("name", "email", "quantity", "price", "active", "created_at")
+ALL_COLUMNS: tuple[str, ...] = ("id", *DATA_COLUMNS)
+
+CENT = Decimal("0.01")
+
+NormalRow = tuple[Any, ...]
+
+
+def _normal_value(column: str, value: Any) -> Any:
+    if column == "price":
+        return str(Decimal(str(value)).quantize(CENT))
+    if column == "active":
+        return bool(int(value))
+    if column == "created_at":
+        if isinstance(value, str):  # SQLite keeps datetimes as text, each ORM its own way
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    if column in ("id", "quantity"):
+        return int(value)
+    return str(value)
+
+
+def normal_row(values: Sequence[Any], columns: Sequence[str] = DATA_COLUMNS) -> NormalRow:
+    """One row as plain, comparable values, whatever driver or ORM produced it."""
+    return tuple(_normal_value(c, v) for c, v in zip(columns, values, strict=True))
+
+
+def normal_mapping(row: Mapping[str, Any], columns: Sequence[str] = DATA_COLUMNS) -> NormalRow:
+    return normal_row([row[c] for c in columns], columns)
+
+
+def digest(rows: Iterable[NormalRow]) -> tuple[int, str]:
+    """Row count and an order-independent SHA-256 of normalised rows."""
+    lines = sorted(repr(r) for r in rows)
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode())
+        h.update(b"\n")
+    return len(lines), h.hexdigest()
