@@ -1,0 +1,95 @@
+"""Shared fixtures: real databases only. PostgreSQL and MariaDB tests run in a database each
+test session creates and drops. Where a server is absent they skip locally, and fail in CI
+(CI=true), where both servers must be up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("ORMBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+MARIADB_ADMIN_URL = os.environ.get("ORMBENCH_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    message = f"{what} is not reachable: {exc}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI must run these tests; start the server)", pytrace=False)
+    pytest.skip(message)
+
+
+def _scratch_database(admin_url: str, what: str) -> Iterator[str]:
+    """Create a database of our own on the server, yield its URL, drop it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from harness.targets import parse_target
+
+    target = parse_target(admin_url, connect_timeout=5)
+    name = f"ormbench_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(target.sqlalchemy_url(), isolation_level="AUTOCOMMIT",
+                           connect_args=target.sqlalchemy_connect_args())
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:
+        engine.dispose()
+        _unavailable(what, exc)
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name}"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    yield from _scratch_database(PG_ADMIN_URL, "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    yield from _scratch_database(MARIADB_ADMIN_URL, "MariaDB")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
+            env: dict[str, str] | None = None) -> CliResult:
+    """`ormbench ARGS` in a child process, exactly as a user runs it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    """Run `ormbench` with the current folder set to a fresh temporary one."""
+
+    def invoke(*args: str, **kwargs) -> CliResult:
+        kwargs.setdefault("cwd", tmp_path)
+        return run_cli(*args, **kwargs)
+
+    return invoke
