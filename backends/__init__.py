@@ -18,8 +18,22 @@ def load_backend(spec: str) -> type[Backend]:
     """A backend class from its registered name, or from "module:Class" (for tests and plugins)."""
     from importlib import import_module
 
-    module, _, cls = BACKENDS.get(spec, spec).partition(":")
-    return getattr(import_module(module), cls)
+    from harness.errors import ConfigurationError
+
+    module, _, name = BACKENDS.get(spec, spec).partition(":")
+    try:
+        cls = getattr(import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"cannot load backend '{spec}' ({exc})",
+            f"use one of {', '.join(BACKENDS)}, or module:Class for a Backend subclass",
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise ConfigurationError(
+            f"'{spec}' is not a Backend subclass",
+            "a plug-in backend must subclass backends.base.Backend",
+        )
+    return cls
 
 
 __all__ = ["BACKENDS", "FLOOR", "ORM_PAIR", "Backend", "load_backend"]

@@ -15,8 +15,10 @@ from backends import BACKENDS, load_backend
 from harness.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_REGRESSION,
     EXIT_USAGE,
     EXIT_VERIFICATION_FAILED,
+    INTERRUPTED_REASON,
     ConfigurationError,
     OrmbenchError,
 )
@@ -29,6 +31,14 @@ from scenarios import REGISTRY, resolve
 
 DEFAULT_ROWS = 1000
 DEFAULT_ROUNDS = 10
+
+_SUMMARY_OPTION = click.option(
+    "--summary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="Append the Markdown summary to PATH (also done to $GITHUB_STEP_SUMMARY when set).",
+)
 
 
 def _names(values: tuple[str, ...]) -> list[str]:
@@ -43,7 +53,8 @@ def _backend_names(values: tuple[str, ...]) -> list[str]:
             raise ConfigurationError(
                 f"unknown backend '{name}'", f"choose from: {', '.join(BACKENDS)}"
             )
-    if len(set(names)) != len(names):
+    taken = [load_backend(name).name for name in names]  # also fails now on a bad module:Class
+    if len(set(taken)) != len(taken):
         raise ConfigurationError("a backend is named twice", "name each backend once")
     return names
 
@@ -69,7 +80,9 @@ def report_console() -> Console:
 
 
 def exit_code(result: RunResult) -> int:
-    if result.incomplete_reason and "interrupted" in result.incomplete_reason:
+    """README, "Exit codes": 130 interrupted; 2 a database could not be used or a cell ended
+    in an error (connection lost, backend broke); 1 a verification failed; 0 all verified."""
+    if result.incomplete_reason == INTERRUPTED_REASON:
         return EXIT_INTERRUPTED
     if any(d.error for d in result.databases):
         return EXIT_USAGE
@@ -147,6 +160,8 @@ def cli() -> None:
     metavar="SECONDS",
     help="How long to wait for a database to answer a connection.",
 )
+@_SUMMARY_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines; the report and errors only.")
 def run(
     dbs: tuple[str, ...],
     scenario_names: tuple[str, ...],
@@ -157,15 +172,17 @@ def run(
     seed: int,
     output: Path,
     connect_timeout: float,
+    summary: Path | None,
+    quiet: bool,
 ) -> int:
     """Run the scenarios through every backend on every database and write the report."""
     from harness.run import execute
 
     scenarios = [s.name for s in resolve(_names(scenario_names))]
     backends = _backend_names(backend_names)
-    for name in backends:
-        load_backend(name)  # fail now, not in a worker, on a bad "module:Class"
     targets: list[Target] = [parse_target(u, connect_timeout) for u in dbs]
+    for target in targets:
+        target.driver.load()  # a missing driver: say what to install before anything runs
     output = prepare_output(output)
     embedded = not targets
     if embedded:
@@ -179,31 +196,130 @@ def run(
         seed=seed,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    if embedded and targets[0].location:
+    if embedded and targets[0].location and not quiet:
         err.print(f"database: {targets[0].location}")
     try:
-        result = execute(plan, targets, progress=lambda line: err.print(line))
+        result = execute(plan, targets, progress=None if quiet else lambda line: err.print(line))
     finally:
         if embedded:
             shutil.rmtree(Path(targets[0].database).parent, ignore_errors=True)
     for info in result.databases:
         if info.error:
             err.print(f"ormbench: error: {info.error}", markup=False)
-    if not result.cells:
-        return exit_code(result)
+    if not result.cells and result.incomplete_reason != INTERRUPTED_REASON:
+        return exit_code(result)  # nothing ran (e.g. no database reachable): the error says it
+    write_report(result, output, summary, err)
+    return exit_code(result)
+
+
+def write_report(result: RunResult, output: Path, summary: Path | None, err: Console) -> None:
+    """Console report, results.json and report.md in `output`, and the job summary."""
+    from harness.summary import append_summary
+
     console_report.render(result, report_console())
     result.write(output / "results.json")
     (output / "report.md").write_text(markdown_report.render(result), encoding="utf-8")
     err.print(
         f"report written to {output}/report.md and {output}/results.json ({result.wall_s:.1f} s)"
     )
+    for path in append_summary(markdown_report.render_summary(result), summary):
+        err.print(f"summary appended to {path}", markup=False)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("ormbench-report"),
+    show_default=True,
+    help="Folder for results.json and report.md.",
+)
+@_SUMMARY_OPTION
+def report(results: Path, output: Path, summary: Path | None) -> int:
+    """Render the report from RESULTS: an ormbench results.json (re-render) or the
+    pytest-benchmark JSON of `python -m harness.pytest_suite --benchmark-json`."""
+    from harness.results_file import load_result
+
+    result = load_result(results)
+    write_report(result, prepare_output(output), summary, Console(stderr=True, highlight=False))
     return exit_code(result)
+
+
+@cli.command()
+@click.argument("baseline", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("current", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, max=1000, max_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="PERCENT",
+    help="A cell regressed only when its 95% interval, relative to the raw DB-API floor of "
+    "the same rounds, lies wholly above 1 + PERCENT/100 (README, 'ormbench compare').",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="Also write the comparison as Markdown to PATH.",
+)
+@_SUMMARY_OPTION
+def compare(
+    baseline: Path,
+    current: Path,
+    threshold: float,
+    markdown_path: Path | None,
+    summary: Path | None,
+) -> int:
+    """Compare two runs cell by cell (results.json or pytest-benchmark JSON). Exit 1 when a
+    cell regressed beyond --threshold, 0 otherwise, 2 for unusable input."""
+    from harness.compare import compare_files
+    from harness.summary import append_summary
+    from reports import compare as compare_report
+
+    result = compare_files(baseline, current, threshold)
+    compare_report.render_console(result, report_console())
+    markdown = compare_report.render_markdown(result)
+    err = Console(stderr=True, highlight=False)
+    if markdown_path is not None:
+        try:
+            markdown_path.write_text(markdown, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write {markdown_path} ({exc.strerror})", "choose another --markdown path"
+            ) from None
+        err.print(f"comparison written to {markdown_path}", markup=False)
+    for path in append_summary(markdown, summary):
+        err.print(f"summary appended to {path}", markup=False)
+    return EXIT_REGRESSION if result.regressions else EXIT_OK
+
+
+@cli.command()
+@click.option("--db", "dbs", multiple=True, metavar="URL", help="Database URL to try; repeatable.")
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_CONNECT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for a database to answer a connection.",
+)
+def doctor(dbs: tuple[str, ...], connect_timeout: float) -> int:
+    """Show versions, drivers and ODBC drivers, how to install what is missing, and whether
+    each --db connects. Exit 0 when every --db connects, 2 otherwise."""
+    from harness.doctor import run_doctor
+
+    out = Console(highlight=False, soft_wrap=True)
+    return run_doctor(list(dbs), connect_timeout, lambda line: out.print(line, markup=False))
 
 
 @cli.command(name="list")
 def list_command() -> None:
     """Show the scenarios and backends, with what each one does."""
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     out.print("[bold]Scenarios[/]")
     for name, cls in REGISTRY.items():
         out.print(f"  [cyan]{name}[/]: {cls.description()}")

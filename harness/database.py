@@ -12,8 +12,13 @@ from typing import Any
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from harness.errors import ConnectionFailed, UnsafeTable
-from harness.targets import Target
+from harness.errors import ConnectionFailed, UnsafeTable, redact
+from harness.targets import (
+    MSSQL_DEFAULT_ODBC_DRIVER,
+    Target,
+    msodbcsql_install_command,
+    odbc_driver_missing,
+)
 from scenarios.data import Row
 from scenarios.schema import (
     DATA_COLUMNS,
@@ -45,16 +50,29 @@ class ServerFacts:
 
 def connect_error(target: Target, exc: BaseException) -> ConnectionFailed:
     """A driver's connection error as one line that names the server and never the password."""
-    detail = " ".join(str(exc).split()) or type(exc).__name__
-    if target.password:
-        detail = detail.replace(target.password, "***")
-    detail = detail[:300]
+    # The driver's own error, without SQLAlchemy's wrapper text ("(Background on this error…)").
+    driver_error = getattr(exc, "orig", None) or exc
+    detail = " ".join(str(driver_error).split()) or type(driver_error).__name__
+    detail = redact(detail, target)[:300]
     where = target.url.host or target.database
     if target.url.port:
         where = f"{where}:{target.url.port}"
     hint = "check the URL, that the server is running and that the user may connect"
     if target.family == "mssql":
         hint = "start SQL Server with `docker compose up -d mssql`, or check the URL"
+        if "TCP Provider" in detail or "Login timeout expired" in detail:
+            # Microsoft's drivers report "nothing listens there" as a bare socket error code.
+            seconds = f"{target.connect_timeout:g}"
+            detail = f"no SQL Server answered within {seconds} s ({detail})"
+        if odbc_driver_missing(exc):
+            # pyodbc never reached the server: the missing driver is the first thing to fix.
+            driver = target.options.get("driver", MSSQL_DEFAULT_ODBC_DRIVER)
+            detail = f"the ODBC driver '{driver}' is not registered with unixODBC"
+            hint = (
+                f"install it: {msodbcsql_install_command()}; or use the mssql-python driver, "
+                "which needs no ODBC set-up: mssql+mssqlpython://…; "
+                "then start SQL Server with `docker compose up -d mssql`"
+            )
     return ConnectionFailed(f"cannot connect to {target.family} at {where}: {detail}", hint)
 
 
@@ -65,8 +83,12 @@ class HarnessDatabase:
         self.target = target
         self.run_id = uuid.uuid4().hex
         self.created: list[str] = []
+        # pool_pre_ping: after the server restarts or drops us, the harness's next untimed
+        # step reconnects or fails with a connection error, instead of a stale-socket one.
         self.engine: Engine = create_engine(
-            target.sqlalchemy_url(), connect_args=target.sqlalchemy_connect_args()
+            target.sqlalchemy_url(),
+            connect_args=target.sqlalchemy_connect_args(),
+            pool_pre_ping=True,
         )
         try:
             with self.engine.connect():
@@ -78,26 +100,84 @@ class HarnessDatabase:
     # --- tables ---------------------------------------------------------------------------
 
     def create_tables(self) -> None:
-        """Create the harness tables, refusing to start if any of their names is taken."""
-        existing = set(inspect(self.engine).get_table_names())
-        taken = [name for name in OWNED if name in existing]
-        if taken:
+        """Create the harness tables, refusing to start if any of their names is taken.
+
+        The owner marker (this run's id) is created first and in the same transaction as the
+        item table: where DDL is transactional (PostgreSQL, SQLite, SQL Server) a crash leaves
+        nothing behind; where it is not (MySQL/MariaDB) a leftover always carries the marker,
+        so the next run can say it is ormbench's own and not a user's table.
+        """
+        self._refuse_taken_names()
+        try:
+            with self.engine.begin() as conn:
+                owner_table.create(conn)
+                self.created.append(OWNER_TABLE)
+                conn.execute(
+                    owner_table.insert(),
+                    {"run_id": self.run_id, "created_at": datetime.now(UTC).replace(tzinfo=None)},
+                )
+                item_table.create(conn)
+                self.created.append(ITEM_TABLE)
+        except Exception as exc:  # the driver's own error type varies by driver
+            try:
+                # Where DDL is transactional the rollback removed what was created; elsewhere
+                # it stays, marked, and drop_tables() removes it.
+                still = {n.lower() for n in inspect(self.engine).get_table_names()}
+                self.created = [n for n in self.created if n in still]
+                # Another process may have taken a name between the check and CREATE TABLE
+                # (two runs started at once): that is the same refusal, not a crash.
+                self._refuse_taken_names()
+            except UnsafeTable:
+                raise
+            except Exception:  # the server is gone: the CREATE statement's error says why
+                pass
+            raise self._cannot_create(exc) from None
+
+    def _refuse_taken_names(self) -> None:
+        """UnsafeTable if a table or view under a harness name exists that this run did not
+        create. Names compare case-insensitively: SQLite, SQL Server and MySQL on some systems
+        treat `ORMBENCH_ITEM` as the same table."""
+        found = inspect(self.engine)
+        existing = {n.lower(): n for n in [*found.get_table_names(), *found.get_view_names()]}
+        taken = [existing[n] for n in OWNED if n in existing and n not in self.created]
+        if not taken:
+            return
+        where = self.target.label
+        leftover = self._leftover_marker() if OWNER_TABLE in existing else None
+        if leftover is not None:
+            run_id, created_at = leftover
             raise UnsafeTable(
-                f"table {taken[0]} already exists in {self.target.label} and this run did not "
-                "create it; nothing was changed",
-                "ormbench only touches tables it creates: drop or rename that table, "
-                "or point --db at another database",
+                f"{', '.join(taken)} in {where} belong to another ormbench run (run id "
+                f"{run_id}, started {created_at}) that is still running or did not finish; "
+                "nothing was changed",
+                "if no ormbench run uses this database, drop them by hand: "
+                + " ".join(f"DROP TABLE {n};" for n in reversed(OWNED) if n in existing),
             )
-        with self.engine.begin() as conn:
-            owner_table.create(conn)
-            self.created.append(OWNER_TABLE)
-            conn.execute(
-                owner_table.insert(),
-                {"run_id": self.run_id, "created_at": datetime.now(UTC).replace(tzinfo=None)},
-            )
-        with self.engine.begin() as conn:
-            item_table.create(conn)
-            self.created.append(ITEM_TABLE)
+        raise UnsafeTable(
+            f"table {taken[0]} already exists in {where} and this run did not create it; "
+            "nothing was changed",
+            "ormbench only touches tables it creates: drop or rename that table, "
+            "or point --db at another database",
+        )
+
+    def _leftover_marker(self) -> tuple[str, str] | None:
+        """(run id, time) if the existing owner table has the shape and rows ormbench writes."""
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(owner_table.select().limit(1)).first()
+        except Exception:  # a user's table of that name, with other columns
+            return None
+        return (str(row.run_id), str(row.created_at)) if row is not None else None
+
+    def _cannot_create(self, exc: BaseException) -> ConnectionFailed:
+        # The driver's first line says why; PostgreSQL's next ones quote the DDL.
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        detail = redact(" ".join(reason.split()), self.target)
+        return ConnectionFailed(
+            f"cannot create the harness tables in {self.target.label}: {detail[:300]}",
+            "ormbench needs a user that may CREATE TABLE there (it creates and drops only "
+            "its own ormbench_* tables)",
+        )
 
     def drop_tables(self) -> None:
         """Drop what this run created, and only while the owner marker still holds its run id."""
@@ -110,6 +190,35 @@ class HarnessDatabase:
             for name in reversed(self.created):
                 Table(name, MetaData()).drop(conn)
         self.created.clear()
+
+    def drop_tables_or_explain(self) -> str | None:
+        """`drop_tables()` after a run that may have lost its server: never raises, so the
+        run's own error is not hidden; says what is left behind and how to remove it."""
+        try:
+            self.drop_tables()
+        except Exception as exc:  # the server may be gone: report, do not mask the run's error
+            detail = redact(" ".join(str(getattr(exc, "orig", None) or exc).split()), self.target)
+            left = " ".join(f"DROP TABLE {n};" for n in reversed(self.created))
+            return (
+                f"could not drop the harness tables in {self.target.label} ({detail[:200]}); "
+                f"once the server is back, drop them by hand: {left}"
+            )
+        return None
+
+    def adopt(self, run_id: str) -> None:
+        """Take over the tables of a run whose worker died (crash, kill -9) so that
+        `drop_tables()` removes them; the marker check still guards anyone else's."""
+        self.run_id = run_id
+        existing = {n.lower() for n in inspect(self.engine).get_table_names()}
+        self.created = [n for n in OWNED if n in existing]
+
+    def ping(self) -> None:
+        """Raise ConnectionFailed unless the server answers now (within the connect timeout)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise connect_error(self.target, exc) from None
 
     def reset(self) -> None:
         """Empty the item table (untimed, before each round of a destructive scenario)."""

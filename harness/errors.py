@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote, quote_plus
+
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
+EXIT_REGRESSION = 1  # `ormbench compare`: a cell got slower beyond the threshold
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+# RunResult.incomplete_reason of a run ended by Ctrl-C; exit_code() matches it exactly, since
+# a server's own message may say "interrupted" too.
+INTERRUPTED_REASON = "interrupted (Ctrl-C)"
+
+
+def redact(text: str, target: Any) -> str:
+    """`text` with the target's password replaced by ***, as given and as written in a URL
+    (percent-encoded), for messages that quote a driver's error."""
+    password = getattr(target, "password", None)
+    if not password:
+        return text
+    for form in {password, quote(password, safe=""), quote_plus(password)}:
+        text = text.replace(form, "***")
+    return text
 
 
 class OrmbenchError(Exception):

@@ -13,7 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from backends import load_backend
-from harness.errors import OrmbenchError
+from harness.errors import INTERRUPTED_REASON, OrmbenchError
 from harness.runner import Plan, run_in_worker
 from harness.targets import Target
 from harness.verdicts import build_comparisons
@@ -57,6 +57,14 @@ class _Collector:
             self.databases.append(payload)
         elif kind == "cell":
             self.cells.append(payload)
+        elif kind == "warning":
+            # Harness tables left behind (server gone): on the database's error, and said now.
+            info = self.databases[-1] if self.databases else None
+            if info is not None and info.label == self.label:
+                error = f"{info.error}; {payload}" if info.error else payload
+                self.databases[-1] = replace(info, error=error)
+            if self.progress is not None:
+                self.progress(f"{self.label}: warning: {payload}")
         elif kind == "progress" and self.progress is not None:
             scenario, done, total = payload
             if done == total:
@@ -78,7 +86,7 @@ def execute(plan: Plan, targets: list[Target], progress: Progress | None = None)
         try:
             run_in_worker(target, plan, collector)
         except KeyboardInterrupt:
-            incomplete = "interrupted (Ctrl-C)"
+            incomplete = INTERRUPTED_REASON
             _mark_error(collector, before, target, incomplete)
             break
         except OrmbenchError as exc:
@@ -97,7 +105,7 @@ def execute(plan: Plan, targets: list[Target], progress: Progress | None = None)
         environment=environment(),
         plan=asdict(plan),
         scenarios={name: REGISTRY[name].description() for name in plan.scenarios},
-        backends={name: load_backend(name).title for name in plan.backends},
+        backends={cls.name: cls.title for cls in map(load_backend, plan.backends)},
         databases=collector.databases,
         cells=cells,
         comparisons=build_comparisons(cells),
@@ -108,7 +116,10 @@ def _mark_error(collector: _Collector, before: int, target: Target, error: str) 
     """Record the error on the database's info, adding the info if the worker never sent it."""
     if len(collector.databases) > before:
         info = collector.databases[-1]
-        collector.databases[-1] = replace(info, error=error)
+        # Keep a warning the worker sent first (tables it could not drop) after the error.
+        collector.databases[-1] = replace(
+            info, error=f"{error}; {info.error}" if info.error else error
+        )
     else:
         collector.databases.append(
             DatabaseInfo(

@@ -6,9 +6,11 @@ process; the worker streams results back as they complete, so a failure keeps wh
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import queue
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -17,7 +19,7 @@ from typing import Any
 
 from backends import Backend, load_backend
 from harness.database import HarnessDatabase, connect_error
-from harness.errors import OrmbenchError
+from harness.errors import ConnectionFailed, OrmbenchError, redact
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
@@ -40,19 +42,30 @@ class Plan:
 # --- timing -------------------------------------------------------------------------------------
 
 
-def timed_run(backend: Backend, scenario: Scenario, argument: Any) -> float:
-    """Seconds for one run of the operation. Same handling for every backend: a fresh round
-    (untimed), a full collection before, no collector inside the timed region."""
+def open_round(backend: Backend) -> None:
+    """Untimed, before each timed operation: a fresh round, a full collection, no collector
+    inside the timed region. Shared with the pytest-benchmark suite so both time alike."""
     backend.begin_round()
     gc.collect()
     gc.disable()
+
+
+def close_round(backend: Backend) -> None:
+    """Untimed, after each timed operation: the collector back on, the round released."""
+    gc.enable()
+    backend.end_round()
+
+
+def timed_run(backend: Backend, scenario: Scenario, argument: Any) -> float:
+    """Seconds for one run of the operation. Same handling for every backend: a fresh round
+    (untimed), a full collection before, no collector inside the timed region."""
+    open_round(backend)
     try:
         start = time.perf_counter()
         scenario.run(backend, argument)
         elapsed = time.perf_counter() - start
     finally:
-        gc.enable()
-        backend.end_round()
+        close_round(backend)
     return elapsed
 
 
@@ -85,8 +98,10 @@ def trace_and_verify(
 ) -> tuple[TraceCounts | None, Outcome]:
     """Run the operation once more, untimed, on a traced connection; then check the work."""
     tracer = Tracer()
-    work = scenario.prepare(db)
     try:
+        # The harness's own steps fail here too when the server goes away: an error cell,
+        # like the backend's, not a crash of the worker.
+        work = scenario.prepare(db)
         backend = backend_cls(target, tracer)
     except Exception as exc:
         return None, Outcome("error", _describe(exc, target))
@@ -97,16 +112,17 @@ def trace_and_verify(
         counts = _trace_counts(tracer, scenario.operations())
         returned = backend.normal_rows(result) if work.expected_result is not None else None
         backend.end_round()
+        table = db.table_digest()
     except Exception as exc:  # a backend that breaks is reported, not fatal to the run
         return None, Outcome("error", _describe(exc, target))
     finally:
-        backend.close()
-    return counts, scenario.verify(work, db.table_digest(), returned)
+        with suppress(Exception):  # closing a dead connection must not hide the real error
+            backend.close()
+    return counts, scenario.verify(work, table, returned)
 
 
 def _describe(exc: BaseException, target: Target) -> str:
-    text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:400]
-    return text.replace(target.password, "***") if target.password else text
+    return redact(f"{type(exc).__name__}: {' '.join(str(exc).split())}", target)[:400]
 
 
 def run_scenario(
@@ -168,7 +184,10 @@ def open_backends(target: Target, names: tuple[str, ...]) -> Iterator[dict[str, 
     try:
         for name in names:
             try:
-                opened[name] = load_backend(name)(target)
+                backend = load_backend(name)(target)
+                # Cells carry the backend's own name, so a plug-in ("module:Class") that
+                # stands in for an ORM is judged in that ORM's place.
+                opened[backend.name] = backend
             except OrmbenchError:
                 raise
             except Exception as exc:
@@ -181,8 +200,16 @@ def open_backends(target: Target, names: tuple[str, ...]) -> Iterator[dict[str, 
 
 
 def run_database(target: Target, plan: Plan, emit: Emit) -> None:
-    """Run the plan on one database in this process, emitting "database" and "cell" events."""
+    """Run the plan on one database in this process, emitting "database" and "cell" events.
+
+    When a scenario ends in an error, the harness asks the server whether it is still there;
+    if not, the remaining scenarios are marked "not run" at once instead of each waiting for
+    its own connect timeout, and ConnectionFailed ends this database. The harness tables are
+    dropped in every case; when that is impossible (server gone) a "warning" event says what
+    is left behind, without hiding the run's own error.
+    """
     db = HarnessDatabase(target)
+    watchdog: _Watchdog | None = None
     try:
         facts = db.server_facts()
         emit(
@@ -197,17 +224,140 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                 location=target.location,
             ),
         )
+        # Before creating: should this process die even half-way through the creation, the
+        # parent drops what carries this run id (the marker guards everyone else's tables).
+        emit("tables", db.run_id)
         db.create_tables()
+        if target.family != "sqlite":  # an embedded database cannot stop answering
+            watchdog = _Watchdog(target, emit)
+            watchdog.start()
+            inner = emit
+
+            def emit(kind: str, payload: Any) -> None:
+                if kind in ("progress", "cell"):
+                    watchdog.saw_progress(payload[0] if kind == "progress" else payload.scenario)
+                inner(kind, payload)
+
         with open_backends(target, plan.backends) as backends:
-            for name in plan.scenarios:
+            for index, name in enumerate(plan.scenarios):
                 scenario = REGISTRY[name](plan.rows, plan.seed)
-                for cell in run_scenario(target, plan, scenario, db, backends, emit):
+                cells = run_scenario(target, plan, scenario, db, backends, emit)
+                for cell in cells:
                     emit("cell", cell)
+                if all(c.verification.status != "error" for c in cells):
+                    continue
+                try:
+                    db.ping()
+                except ConnectionFailed as lost:
+                    reason = f"not run: the database went away during {name}"
+                    for later in plan.scenarios[index + 1 :]:
+                        for backend in backends:
+                            emit("cell", _not_run_cell(target, plan, later, backend, reason))
+                    raise ConnectionFailed(
+                        f"lost the database during {name}: {lost.message}", lost.hint
+                    ) from None
     finally:
+        if watchdog is not None:
+            watchdog.stopped.set()
+        # The parent's SIGTERM (Ctrl-C) must not cut the clean-up short.
+        with suppress(ValueError):  # not the main thread: no signal to hold off
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
-            db.drop_tables()
+            left_behind = db.drop_tables_or_explain()
+            if left_behind:
+                emit("warning", left_behind)
         finally:
             db.close()
+
+
+class _Watchdog(threading.Thread):
+    """Ends the wait on a server that stopped answering (frozen, or its host gone without a
+    word), which no driver option catches everywhere: a statement then blocks forever.
+
+    Only after `quiet_for` seconds without progress does it try a fresh connection; a server
+    that accepts one is alive and the work merely slow. If none is possible it reports the
+    database lost, and the parent ends this worker and writes what completed.
+    """
+
+    def __init__(self, target: Target, emit: Emit) -> None:
+        super().__init__(daemon=True, name="ormbench-watchdog")
+        self.target = target
+        self.emit = emit
+        self.quiet_for = max(5.0, 3 * target.connect_timeout)
+        self.last_progress = time.monotonic()
+        self.stopped = threading.Event()
+        self.scenario = ""
+
+    def saw_progress(self, scenario: str) -> None:
+        self.scenario = scenario
+        self.last_progress = time.monotonic()
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            if time.monotonic() - self.last_progress < self.quiet_for:
+                continue
+            try:
+                self.target.dbapi_connect().close()
+            except Exception as exc:  # the driver's own error type varies by driver
+                if time.monotonic() - self.last_progress < 2 * self.quiet_for:
+                    continue  # one failed attempt may be a blip; keep trying for a while
+                lost = connect_error(self.target, exc)
+                self.emit(
+                    "error",
+                    ConnectionFailed(
+                        f"the database stopped answering during {self.scenario or 'the run'} "
+                        f"(nothing for {time.monotonic() - self.last_progress:.0f} s): "
+                        f"{lost.message}",
+                        lost.hint,
+                    ),
+                )
+                return
+            self.last_progress = time.monotonic()  # it answers: the work is only slow
+
+
+def _not_run_cell(target: Target, plan: Plan, scenario_name: str, backend: str, why: str) -> Cell:
+    scenario = REGISTRY[scenario_name](plan.rows, plan.seed)
+    return Cell(
+        database=target.label,
+        scenario=scenario_name,
+        backend=backend,
+        rows=scenario.rows,
+        operations=scenario.operations(),
+        rounds_s=[],
+        median_s=None,
+        iqr_s=None,
+        ops_per_s=None,
+        rows_per_s=None,
+        trace=None,
+        verification=Verification("error", why),
+    )
+
+
+def _end_worker(process: Any, target: Target, owned: list[str], emit: Emit) -> None:
+    """Wait for the worker to exit, killing it if it will not. A worker that exits normally
+    has dropped its tables (or said why not); one that died or was killed has not, so its
+    tables are dropped from here, after it is gone and holds no locks on them."""
+    process.join(timeout=5)
+    if process.is_alive():
+        process.kill()
+        process.join(timeout=5)
+    if owned and process.exitcode != 0:
+        _drop_for_dead_worker(target, owned[0], emit)
+
+
+def _drop_for_dead_worker(target: Target, run_id: str, emit: Emit) -> None:
+    """Drop the tables of a worker that could not (marker-checked: only that run's)."""
+    try:
+        db = HarnessDatabase(target)
+    except OrmbenchError as exc:
+        emit("warning", f"could not drop the harness tables ({exc.message})")
+        return
+    try:
+        db.adopt(run_id)
+        if left_behind := db.drop_tables_or_explain():
+            emit("warning", left_behind)
+    finally:
+        db.close()
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -227,6 +377,12 @@ def _worker(target: Target, plan: Plan, events: Any) -> None:
     # to stop with SIGTERM, so the worker's clean-up (dropping its tables) is not cut short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # A connection abandoned by an interrupt or a dead server fails its reset when the
+    # collector finalises it, and SQLAlchemy's pool logs that with a traceback on stderr.
+    # The cause already reaches the user as the cell's or the database's error line.
+    pool_log = logging.getLogger("sqlalchemy.pool")
+    pool_log.addHandler(logging.NullHandler())
+    pool_log.propagate = False
     try:
         run_database(target, plan, lambda kind, payload: events.put((kind, payload)))
         events.put(("done", None))
@@ -245,12 +401,17 @@ def _worker(target: Target, plan: Plan, events: Any) -> None:
         )
 
 
-def _drain(process: Any, events: Any, emit: Emit, target: Target) -> Any:
-    """Pass events on until the worker ends; return the final (kind, payload)."""
+def _drain(
+    process: Any, events: Any, emit: Emit, target: Target, deadline: float | None = None
+) -> Any:
+    """Pass events on until the worker ends; return the final (kind, payload). Past
+    `deadline` (time.monotonic()), raise queue.Empty."""
     while True:
         try:
             kind, payload = events.get(timeout=0.5)
         except queue.Empty:
+            if deadline is not None and time.monotonic() > deadline:
+                raise
             if not process.is_alive():
                 return "error", OrmbenchError(
                     f"the worker for {target.label} died (exit code {process.exitcode})",
@@ -270,16 +431,26 @@ def run_in_worker(target: Target, plan: Plan, emit: Emit) -> None:
     events = context.Queue()
     process = context.Process(target=_worker, args=(target, plan, events), daemon=True)
     process.start()
+    owned: list[str] = []  # the run id of tables the worker created, until it drops them
+
+    def watch(kind: str, payload: Any) -> None:
+        if kind == "tables":
+            owned.append(payload)
+        else:
+            emit(kind, payload)
+
     try:
-        kind, payload = _drain(process, events, emit, target)
+        kind, payload = _drain(process, events, watch, target)
     except KeyboardInterrupt:
         process.terminate()
-        _drain(process, events, emit, target)
+        # Dropping the tables takes a moment; a worker stuck on a dead server gets as long
+        # as one connection attempt and a little more, then is killed.
+        grace = target.connect_timeout + 15
+        with suppress(queue.Empty):
+            _drain(process, events, watch, target, deadline=time.monotonic() + grace)
+        _end_worker(process, target, owned, emit)
         raise
-    finally:
-        process.join(timeout=30)
-        if process.is_alive():
-            process.kill()
+    _end_worker(process, target, owned, emit)
     if kind == "error":
         raise payload
     if kind == "interrupted":

@@ -3,6 +3,7 @@ connection that all use the same driver (DESIGN.md, fairness rules)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import tempfile
@@ -16,14 +17,24 @@ from sqlalchemy.exc import ArgumentError
 from harness.errors import ConfigurationError
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# Longest a MySQL/MariaDB client waits on one socket read or write before it gives the server
+# up; far above any statement a benchmark sends, far below "hangs until CI kills the job".
+MYSQL_IO_TIMEOUT = 600
 MSSQL_DEFAULT_ODBC_DRIVER = "ODBC Driver 18 for SQL Server"
-# Query options SQL Server users need, passed through to the ODBC connection string.
+MSODBCSQL_DOCS = (
+    "https://learn.microsoft.com/sql/connect/odbc/linux-mac/"
+    "installing-the-microsoft-odbc-driver-for-sql-server"
+)
+# Query options SQL Server users need, passed through to the connection string as keywords
+# both drivers accept (mssql-python rejects keywords outside its allow-list).
 MSSQL_PASSTHROUGH = (
     "TrustServerCertificate",
     "Encrypt",
     "MultiSubnetFailover",
     "ApplicationIntent",
 )
+# `?driver=` picks the ODBC driver pyodbc loads; it is not a connection-string keyword here.
+MSSQL_OPTIONS = ("driver", *MSSQL_PASSTHROUGH)
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,9 @@ class Driver:
     django_engine: str
     distribution: str  # the PyPI distribution that provides `module`
     install: str  # the command that installs it
+    # Positional placeholder for hand-written SQL when `paramstyle` does not give it:
+    # mssql-python declares "pyformat" but takes positional parameters only as qmark "?".
+    placeholder: str | None = None
 
     def load(self) -> Any:
         try:
@@ -69,7 +83,12 @@ PYODBC = Driver(
     "apt-get install unixodbc && pip install 'ormbench[mssql]'",
 )
 MSSQL_PYTHON = Driver(
-    "mssql_python", "mssqlpython", "mssql", "mssql-python", "pip install 'ormbench[mssql]'"
+    "mssql_python",
+    "mssqlpython",
+    "mssql",
+    "mssql-python",
+    "pip install 'ormbench[mssql]'",
+    placeholder="?",
 )
 
 # dialect name in the URL -> (family, {driver name in the URL: Driver}); None is the default.
@@ -110,27 +129,58 @@ class Target:
 
     @property
     def placeholder(self) -> str:
-        return PLACEHOLDERS[self.driver.load().paramstyle]
+        return self.driver.placeholder or PLACEHOLDERS[self.driver.load().paramstyle]
 
     # --- SQLAlchemy -------------------------------------------------------------------------
+
+    def dead_server_options(self) -> dict[str, Any]:
+        """Driver options that end a wait on a server that went away mid-run instead of
+        blocking forever (CI's worst outcome). The same for every backend, so they cost all
+        alike; none of them bounds a statement that the server is still working on."""
+        if self.family == "postgresql":
+            # libpq: TCP keepalives find a vanished host while a statement waits for its
+            # answer; tcp_user_timeout (ms) ends a send that is never acknowledged.
+            return {
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+                "tcp_user_timeout": 30_000,
+            }
+        if self.family == "mysql":
+            # libmariadb has no keepalive option: a generous read/write timeout (seconds per
+            # wait on the socket) is what ends a wait on a vanished or frozen server.
+            return {"read_timeout": MYSQL_IO_TIMEOUT, "write_timeout": MYSQL_IO_TIMEOUT}
+        return {}
 
     def sqlalchemy_connect_args(self) -> dict[str, Any]:
         timeout = self.connect_timeout
         if self.family == "postgresql":
-            return {"connect_timeout": max(1, round(timeout))}
+            return {"connect_timeout": max(1, round(timeout)), **self.dead_server_options()}
         if self.family == "mysql":
-            return {"connect_timeout": max(1, round(timeout)), "charset": "utf8mb4"}
-        if self.family == "mssql" and self.driver is PYODBC:
+            return {
+                "connect_timeout": max(1, round(timeout)),
+                "charset": "utf8mb4",
+                **self.dead_server_options(),
+            }
+        if self.family == "mssql":
+            # Both drivers take `timeout` in connect() as the login timeout.
             return {"timeout": max(1, round(timeout))}
         return {}
 
     def sqlalchemy_url(self) -> URL:
-        if self.family == "mssql" and self.driver is PYODBC:
+        # Drivers are compared with ==: a Target reaches worker processes pickled, so the
+        # Driver there is an equal copy, not the module-level object.
+        if self.family == "mssql" and self.driver == PYODBC:
             # pyodbc gets the full ODBC string, so SQLAlchemy and Django send the same one.
             return URL.create("mssql+pyodbc", query={"odbc_connect": self.odbc_connection_string()})
         if self.family == "mssql":
-            return URL.create(
-                "mssql+mssqlpython", query={"odbc_connect": self.odbc_connection_string()}
+            # SQLAlchemy's mssqlpython dialect has no odbc_connect; it builds the string from
+            # the URL, with the same keywords and values (tests/test_mssql_offline.py).
+            return self.url.set(
+                host=self.url.host or "localhost",
+                database=self.url.database or "master",
+                query=self.passthrough(),
             )
         return self.url
 
@@ -150,42 +200,56 @@ class Target:
         }
         timeout = max(1, round(self.connect_timeout))
         if self.family == "postgresql":
-            entry["OPTIONS"] = {"connect_timeout": timeout}
+            entry["OPTIONS"] = {"connect_timeout": timeout, **self.dead_server_options()}
         elif self.family == "mysql":
-            entry["OPTIONS"] = {"connect_timeout": timeout, "charset": "utf8mb4"}
+            entry["OPTIONS"] = {
+                "connect_timeout": timeout,
+                "charset": "utf8mb4",
+                **self.dead_server_options(),
+            }
         elif self.family == "mssql":
+            # mssql-django's own fallbacks differ from the connection string's ('' host).
+            entry["HOST"] = url.host or "localhost"
+            entry["NAME"] = url.database or "master"
             options: dict[str, Any] = {
                 "driver": self.options.get("driver", MSSQL_DEFAULT_ODBC_DRIVER),
-                "connection_timeout": timeout,
-                "connection_retries": 1,
-                "extra_params": ";".join(
-                    f"{k}={v}" for k, v in self.options.items() if k in MSSQL_PASSTHROUGH
-                ),
+                "connection_timeout": timeout,  # the driver's login timeout
+                # mssql-django retries only "transient" errors, 5 s apart by default: a
+                # benchmark should fail fast and say why instead.
+                "connection_retries": 0,
+                "extra_params": _odbc_keywords(self.passthrough()),
             }
-            if self.driver is MSSQL_PYTHON:
-                options["python_driver"] = "mssql_python"
+            if self.driver == MSSQL_PYTHON:
+                options["python_driver"] = "mssql_python"  # mssql-django 2.0's opt-in
             entry["OPTIONS"] = options
         return entry
 
     # --- DB-API -----------------------------------------------------------------------------
 
+    def passthrough(self) -> dict[str, str]:
+        """The SQL Server connection-string keywords given as URL options."""
+        return {k: v for k, v in self.options.items() if k in MSSQL_PASSTHROUGH}
+
     def odbc_connection_string(self) -> str:
+        """The connection string mssql-django builds from `django_database()`, keyword for
+        keyword and in its order, so pyodbc gets the same string from every backend."""
         url = self.url
         server = url.host or "localhost"
         if url.port:
             server = f"{server},{url.port}"
-        parts = {
-            "DRIVER": "{" + self.options.get("driver", MSSQL_DEFAULT_ODBC_DRIVER) + "}",
-            "SERVER": server,
-            "DATABASE": url.database or "",
-            "UID": url.username or "",
-            "PWD": url.password or "",
-        }
-        parts.update({k: v for k, v in self.options.items() if k in MSSQL_PASSTHROUGH})
-        if self.driver is MSSQL_PYTHON:
-            del parts["DRIVER"]  # mssql-python brings its own driver
-            parts["Connect Timeout"] = str(max(1, round(self.connect_timeout)))
-        return ";".join(f"{k}={_odbc_value(v)}" for k, v in parts.items() if v != "")
+        parts: dict[str, str] = {}
+        if self.driver != MSSQL_PYTHON:  # mssql-python brings its own driver, rejects DRIVER
+            parts["DRIVER"] = self.options.get("driver", MSSQL_DEFAULT_ODBC_DRIVER)
+        parts["SERVER"] = server
+        if url.username:
+            parts["UID"] = url.username
+            parts["PWD"] = url.password or ""
+        else:
+            parts["Trusted_Connection"] = "yes"  # what mssql-django sends without a user
+        parts["DATABASE"] = url.database or "master"
+        text = ";".join(f"{k}={_odbc_value(v)}" for k, v in parts.items())
+        extra = _odbc_keywords(self.passthrough())
+        return f"{text};{extra}" if extra else text
 
     def dbapi_connect(self) -> Any:
         """A new plain DB-API connection, as each ORM's own dialect would open it."""
@@ -202,6 +266,7 @@ class Target:
                 password=url.password,
                 dbname=url.database,
                 connect_timeout=timeout,
+                **self.dead_server_options(),
             )
         if self.family == "mysql":
             kwargs: dict[str, Any] = {
@@ -211,27 +276,32 @@ class Target:
                 "database": url.database or "",
                 "connect_timeout": timeout,
                 "charset": "utf8mb4",
+                **self.dead_server_options(),
             }
             if url.password:
                 kwargs["password"] = url.password
             return module.connect(**kwargs)
-        if self.driver is PYODBC:
-            return module.connect(self.odbc_connection_string(), timeout=timeout)
-        return module.connect(self.odbc_connection_string())
+        # pyodbc and mssql-python: `timeout` is the login timeout (SQL_ATTR_LOGIN_TIMEOUT).
+        return module.connect(self.odbc_connection_string(), timeout=timeout)
 
 
 def _odbc_value(value: str) -> str:
-    # Braces quote values holding ';' or '{' in ODBC connection strings.
-    if any(ch in value for ch in ";{}=") and not value.startswith("{"):
+    # mssql-django's rule (mssql.base.encode_value), so the strings match: braces quote a
+    # value holding ';' or starting with '{'.
+    if ";" in value or value.strip(" ").startswith("{"):
         return "{" + value.replace("}", "}}") + "}"
     return value
+
+
+def _odbc_keywords(options: dict[str, str]) -> str:
+    return ";".join(f"{k}={_odbc_value(v)}" for k, v in options.items())
 
 
 def parse_target(text: str, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> Target:
     """Turn a `--db` URL into a Target, or raise ConfigurationError with a hint."""
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigurationError(
             f"'{_scrub_unparsed(text)}' is not a database URL",
             "use e.g. sqlite:///bench.db, postgresql://user@host/db, mysql://user@host/db "
@@ -254,7 +324,7 @@ def parse_target(text: str, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) ->
     options: dict[str, str] = {}
     query = dict(url.query)
     if family == "mssql":
-        options = {k: str(v) for k, v in query.items()}
+        options = _mssql_options(query, driver)
         query = {}
     elif query:
         raise ConfigurationError(
@@ -302,7 +372,60 @@ def embedded_sqlite_target(connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> 
     )
 
 
+def msodbcsql_install_command() -> str:
+    """Microsoft's documented apt steps for ODBC Driver 18 on this machine's Debian or Ubuntu
+    (Debian itself does not package it), else where the steps for other systems are."""
+    facts: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            key, _, value = line.partition("=")
+            facts[key] = value.strip('"')
+    system, version = facts.get("ID", ""), facts.get("VERSION_ID", "")
+    if system == "debian":
+        version = version.split(".")[0]
+    if system not in ("debian", "ubuntu") or not version:
+        return f"follow {MSODBCSQL_DOCS}"
+    return (
+        "curl -sSLO https://packages.microsoft.com/config/"
+        f"{system}/{version}/packages-microsoft-prod.deb && sudo dpkg -i "
+        "packages-microsoft-prod.deb && sudo apt-get update && "
+        "sudo ACCEPT_EULA=Y apt-get install -y msodbcsql18"
+    )
+
+
+def odbc_driver_missing(exc: BaseException) -> bool:
+    """Did unixODBC fail to load the driver named in the connection string (IM002 / 01000)?"""
+    text = str(exc).lower()
+    return "can't open lib" in text or "data source name not found" in text
+
+
+def _mssql_options(query: dict[str, Any], driver: Driver) -> dict[str, str]:
+    """URL options for SQL Server, keyword case made canonical; unknown ones refused, since a
+    misspelt `Encrypt` silently ignored would change what is measured."""
+    canonical = {name.lower(): name for name in MSSQL_OPTIONS}
+    options: dict[str, str] = {}
+    for key, value in query.items():
+        name = canonical.get(key.lower())
+        if name is None:
+            raise ConfigurationError(
+                f"URL option '{key}' is not understood for mssql",
+                f"use {', '.join(MSSQL_OPTIONS)}",
+            )
+        if isinstance(value, tuple):
+            raise ConfigurationError(f"URL option '{key}' is given twice", "give it once")
+        options[name] = str(value)
+    if "driver" in options and driver == MSSQL_PYTHON:
+        raise ConfigurationError(
+            "mssql+mssqlpython takes no ?driver= option: mssql-python brings its own driver",
+            "remove ?driver=, or use mssql+pyodbc:// to choose an ODBC driver",
+        )
+    return options
+
+
 def _scrub_unparsed(text: str) -> str:
     # A URL that does not parse may still hold "user:password@"; show only its scheme.
-    scheme, sep, _rest = text.partition("://")
-    return f"{scheme}://…" if sep and "@" in text else text
+    # "postgresql:/user:pw@host" (one slash) does not parse either: any "@" hides the rest.
+    if "@" not in text:
+        return text
+    scheme, sep, _rest = text.partition(":")
+    return f"{scheme}://…" if sep else "…"

@@ -35,8 +35,11 @@ def _scratch_database(admin_url: str, what: str) -> Iterator[str]:
 
     target = parse_target(admin_url, connect_timeout=5)
     name = f"ormbench_test_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(target.sqlalchemy_url(), isolation_level="AUTOCOMMIT",
-                           connect_args=target.sqlalchemy_connect_args())
+    engine = create_engine(
+        target.sqlalchemy_url(),
+        isolation_level="AUTOCOMMIT",
+        connect_args=target.sqlalchemy_connect_args(),
+    )
     try:
         with engine.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}"))
@@ -73,12 +76,16 @@ class CliResult:
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
-            env: dict[str, str] | None = None) -> CliResult:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
+) -> CliResult:
     """`ormbench ARGS` in a child process, exactly as a user runs it."""
     proc = subprocess.run(
         [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)

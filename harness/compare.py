@@ -1,0 +1,346 @@
+"""`ormbench compare`: a baseline run against a current one, cell by cell (database, scenario,
+backend), with the change in median and its 95% interval, and a regression gate that speaks
+only when the interval clears the threshold.
+
+Two runs of the same code on one machine differ by more than their rounds say: the database
+and the machine change speed between runs (on our PostgreSQL, 10-25% on per-row commits and on
+the 1 ms filter, for all backends at once), so an interval from the rounds alone cried wolf in
+4 of 90 cells over five back-to-back pairs. Rounds interleave the backends, so that drift hits
+the raw DB-API floor in the same rounds alike. An ORM cell is therefore judged on two intervals
+(seeded percentile bootstrap of a ratio of medians, `stats.independent_ratio`):
+
+- its change relative to the floor: per-round (ORM time / floor time), current over baseline —
+  this one must clear the threshold;
+- its own change in median — this one must exclude "no change" in the same direction, so a
+  floor that merely got faster or slower cannot make an ORM cell regress or improve.
+
+Verdicts (threshold t, e.g. 0.10):
+- "regression": the floor-relative interval lies wholly above 1 + t and the cell's own interval
+  wholly above 1;
+- "improvement": the floor-relative interval lies wholly below 1 / (1 + t) — the mirror image
+  of a regression (1.1x slower <-> 1.1x faster), so neither direction is easier to claim — and
+  the cell's own interval wholly below 1;
+- "within threshold": the interval lies between the two; "inconclusive": anything else;
+- the floor itself is the yardstick, not gated: beyond the threshold it is "floor moved";
+- without a floor on both sides (no raw DB-API backend, or its cell failed verification) the
+  cell's own interval is judged against the threshold, and the reason says so;
+- cells whose verification did not pass on either side, that hold no rounds, or that were run
+  with different sizes are listed with that reason and not judged; cells on one side only are
+  listed, never failed.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backends import FLOOR
+from harness.results_file import PYTEST_SOURCE, load_result
+from harness.stats import Interval, independent_ratio, median
+from reports.model import Cell, DatabaseInfo, RunResult
+
+DEFAULT_THRESHOLD = 10.0  # percent
+
+REGRESSION = "regression"
+IMPROVEMENT = "improvement"
+WITHIN = "within threshold"
+INCONCLUSIVE = "inconclusive"
+FLOOR_MOVED = "floor moved"
+NOT_VERIFIED = "not verified"
+NOT_COMPARABLE = "not comparable"
+ONLY_BASELINE = "only in baseline"
+ONLY_CURRENT = "only in current"
+
+JUDGED = (REGRESSION, IMPROVEMENT, WITHIN, INCONCLUSIVE, FLOOR_MOVED)
+
+_DATABASE_FACTS = ("family", "server_version", "edition", "driver", "driver_version")
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One database x scenario x backend, baseline against current."""
+
+    database: str
+    scenario: str
+    backend: str
+    status: str
+    baseline_median_s: float | None = None
+    current_median_s: float | None = None
+    ratio: float | None = None  # current median / baseline median
+    ci_low: float | None = None
+    ci_high: float | None = None
+    # the same, of the per-round ratio to the raw DB-API floor (None: judged without a floor)
+    floor_ratio: float | None = None
+    floor_ci_low: float | None = None
+    floor_ci_high: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    baseline: str  # the file names, as given
+    current: str
+    threshold: float  # a fraction: 0.10 for 10%
+    notes: list[str]  # differences between the two runs that a reader must know first
+    changes: list[CellChange] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[CellChange]:
+        return [c for c in self.changes if c.status == REGRESSION]
+
+    def count(self, status: str) -> int:
+        return sum(1 for c in self.changes if c.status == status)
+
+    @property
+    def improvement_bound(self) -> float:
+        return 1 / (1 + self.threshold)
+
+
+def compare_files(baseline: Path, current: Path, threshold_percent: float) -> CompareResult:
+    from harness.errors import ConfigurationError
+
+    if not (0 <= threshold_percent < 1000) or math.isnan(threshold_percent):
+        raise ConfigurationError(
+            f"--threshold {threshold_percent} is out of range", "give a percentage, e.g. 10"
+        )
+    return compare(
+        load_result(baseline),
+        load_result(current),
+        threshold_percent / 100,
+        str(baseline),
+        str(current),
+    )
+
+
+def compare(
+    baseline: RunResult,
+    current: RunResult,
+    threshold: float,
+    baseline_name: str = "baseline",
+    current_name: str = "current",
+) -> CompareResult:
+    notes: list[str] = []
+    if baseline.schema_version != current.schema_version:
+        notes.append(
+            f"schema_version differs: baseline {baseline.schema_version}, "
+            f"current {current.schema_version}; fields may not mean the same"
+        )
+    base_keys, current_keys = _database_keys(baseline), _database_keys(current)
+    if len(set(base_keys.values())) == 1 and len(set(current_keys.values())) == 1:
+        (b_key,), (c_key,) = set(base_keys.values()), set(current_keys.values())
+        if b_key != c_key:
+            # One database on each side: the same target under another name (a scratch
+            # database, a CI service on another port) — compare them, and say so.
+            notes.append(f"database labels differ: baseline {b_key}, current {c_key}")
+            current_keys = dict.fromkeys(current_keys, b_key)
+    notes += _database_notes(baseline, current, base_keys, current_keys)
+    notes += _mapping_notes("environment", baseline.environment, current.environment)
+    notes += _plan_notes(baseline.plan, current.plan)
+    for name, result in (("baseline", baseline), ("current", current)):
+        if not result.complete:
+            notes.append(f"the {name} run is incomplete: {result.incomplete_reason or ''}")
+        for info in result.databases:
+            if info.error:
+                notes.append(f"{name} {info.label}: {info.error}")
+
+    before = {_key(c, base_keys): c for c in baseline.cells}
+    after = {_key(c, current_keys): c for c in current.cells}
+    changes = [
+        judge(key, before[key], after[key], threshold, _floors(key, before, after))
+        if key in after
+        else CellChange(*key, status=ONLY_BASELINE, baseline_median_s=before[key].median_s)
+        for key in before
+    ]
+    changes += [
+        CellChange(*key, status=ONLY_CURRENT, current_median_s=after[key].median_s)
+        for key in after
+        if key not in before
+    ]
+    return CompareResult(baseline_name, current_name, threshold, notes, changes)
+
+
+def judge(
+    key: tuple[str, str, str],
+    before: Cell,
+    after: Cell,
+    threshold: float,
+    floors: tuple[Cell, Cell] | None = None,
+) -> CellChange:
+    """The verdict on one cell present on both sides; `floors` are the raw DB-API cells of the
+    same database and scenario (baseline, current), when both exist and passed."""
+    base = CellChange(
+        *key,
+        status="",
+        baseline_median_s=before.median_s,
+        current_median_s=after.median_s,
+    )
+    unverified = [
+        f"{side} {cell.verification.status}"
+        for side, cell in (("baseline", before), ("current", after))
+        if cell.verification.status != "passed"
+    ]
+    if unverified:
+        return _with(base, NOT_VERIFIED, ", ".join(unverified))
+    if before.rows != after.rows or before.operations != after.operations:
+        return _with(base, NOT_COMPARABLE, f"rows {before.rows} vs {after.rows}")
+    if not before.rounds_s or not after.rounds_s:
+        return _with(base, NOT_COMPARABLE, "no timed rounds on one side")
+    seed = _seed(key)
+    own = independent_ratio(after.rounds_s, before.rounds_s, seed=seed)
+    relative = None
+    reason = ""
+    if key[2] == FLOOR:
+        status = verdict(own, threshold)
+        if status in (REGRESSION, IMPROVEMENT):
+            status, reason = FLOOR_MOVED, "database or machine speed; not gated"
+    elif floors is None:
+        status = verdict(own, threshold)
+        reason = "no floor on both sides: judged on its own time"
+    else:
+        relative = independent_ratio(
+            _per_round(after, floors[1]), _per_round(before, floors[0]), seed=seed
+        )
+        status = verdict(relative, threshold)
+        if (status == REGRESSION and not own.low > 1) or (
+            status == IMPROVEMENT and not own.high < 1
+        ):
+            status = INCONCLUSIVE
+            reason = "own time did not clearly change"
+    if math.isinf(own.high):
+        reason = "fewer than 2 rounds on a side"
+    return CellChange(
+        *key,
+        status=status,
+        baseline_median_s=median(before.rounds_s),
+        current_median_s=median(after.rounds_s),
+        ratio=own.estimate,
+        ci_low=_finite(own.low),
+        ci_high=_finite(own.high),
+        floor_ratio=relative.estimate if relative else None,
+        floor_ci_low=_finite(relative.low) if relative else None,
+        floor_ci_high=_finite(relative.high) if relative else None,
+        reason=reason,
+    )
+
+
+def verdict(interval: Interval, threshold: float) -> str:
+    """Where an interval lies against the threshold band [1 / (1 + t), 1 + t]."""
+    upper, lower = 1 + threshold, 1 / (1 + threshold)
+    if interval.low > upper:
+        return REGRESSION
+    if interval.high < lower:
+        return IMPROVEMENT
+    if interval.low >= lower and interval.high <= upper:
+        return WITHIN
+    return INCONCLUSIVE
+
+
+def _per_round(cell: Cell, floor: Cell) -> list[float]:
+    """The cell's time over the floor's, round by round (rounds interleave the backends)."""
+    return [a / b for a, b in zip(cell.rounds_s, floor.rounds_s, strict=False) if b > 0]
+
+
+def _floors(
+    key: tuple[str, str, str],
+    before: dict[tuple[str, str, str], Cell],
+    after: dict[tuple[str, str, str], Cell],
+) -> tuple[Cell, Cell] | None:
+    floor_key = (key[0], key[1], FLOOR)
+    pair = before.get(floor_key), after.get(floor_key)
+    if pair[0] is None or pair[1] is None:
+        return None
+    if not (pair[0].verified and pair[1].verified and pair[0].rounds_s and pair[1].rounds_s):
+        return None
+    return pair[0], pair[1]
+
+
+# --- matching and facts -------------------------------------------------------------------------
+
+
+def _database_keys(result: RunResult) -> dict[str, str]:
+    """label -> the name cells are matched under. An embedded SQLite lives in a fresh temporary
+    file every run, so its label never repeats; it is matched as "sqlite (embedded)"."""
+    keys = {
+        info.label: f"{info.family} (embedded)" if info.location else info.label
+        for info in result.databases
+    }
+    for cell in result.cells:
+        keys.setdefault(cell.database, cell.database)
+    return keys
+
+
+def _key(cell: Cell, keys: dict[str, str]) -> tuple[str, str, str]:
+    return keys.get(cell.database, cell.database), cell.scenario, cell.backend
+
+
+def _database_notes(
+    baseline: RunResult,
+    current: RunResult,
+    base_keys: dict[str, str],
+    current_keys: dict[str, str],
+) -> list[str]:
+    before = {base_keys[d.label]: d for d in baseline.databases}
+    after = {current_keys[d.label]: d for d in current.databases}
+    notes = []
+    for key, b in before.items():
+        a = after.get(key)
+        if a is None:
+            continue
+        for fact in _DATABASE_FACTS:
+            if getattr(b, fact) != getattr(a, fact) and getattr(a, fact) and getattr(b, fact):
+                notes.append(
+                    f"{key}: {fact.replace('_', ' ')} differs: "
+                    f"baseline {_short(b, fact)}, current {_short(a, fact)}"
+                )
+    return notes
+
+
+def _short(info: DatabaseInfo, fact: str) -> str:
+    value = str(getattr(info, fact))
+    return value.split(" on ")[0].split(",")[0] if fact == "server_version" else value
+
+
+def _mapping_notes(what: str, before: dict, after: dict) -> list[str]:
+    return [
+        f"{what} {key} differs: baseline {before.get(key, '—')}, current {after.get(key, '—')}"
+        for key in _ordered_union(before, after)
+        if before.get(key) != after.get(key)
+    ]
+
+
+def _plan_notes(before: dict, after: dict) -> list[str]:
+    notes = []
+    b_source, a_source = before.get("source", "ormbench run"), after.get("source", "ormbench run")
+    if b_source != a_source:
+        notes.append(f"made by different tools: baseline {b_source}, current {a_source}")
+    for key in ("rows", "rounds", "warmup", "seed"):
+        if key in before and key in after and before[key] != after[key]:
+            notes.append(f"plan {key} differs: baseline {before[key]}, current {after[key]}")
+    if PYTEST_SOURCE in (b_source, a_source):
+        notes.append("pytest-benchmark rounds are not interleaved between backends")
+    return notes
+
+
+def _ordered_union(*mappings: dict) -> Iterable[str]:
+    seen: dict[str, None] = {}
+    for mapping in mappings:
+        seen.update(dict.fromkeys(mapping))
+    return seen
+
+
+def _with(change: CellChange, status: str, reason: str) -> CellChange:
+    from dataclasses import replace
+
+    return replace(change, status=status, reason=reason)
+
+
+def _seed(key: tuple[str, str, str]) -> int:
+    # A fixed seed per cell: the same two files always give the same intervals.
+    return zlib.crc32("/".join(key).encode())
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None

@@ -1,0 +1,69 @@
+"""How much the harness adds to every timed round: `timed_run` around an operation that does
+nothing. `python -m harness.overhead [ROUNDS]` prints the median and the 99th percentile."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from backends.base import Backend, RowData
+from harness.runner import timed_run
+from harness.targets import parse_target
+from scenarios import Scenario, Tables, Work
+from scenarios.schema import NormalRow
+
+
+class NoopBackend(Backend):
+    """A backend whose every operation returns at once."""
+
+    name = "noop"
+    title = "no-op"
+
+    def close(self) -> None: ...
+    def create(self, rows: Sequence[RowData]) -> None: ...
+    def bulk_create(self, rows: Sequence[RowData]) -> None: ...
+    def get(self, ids: Sequence[int]) -> list[Any]:
+        return []
+
+    def filter(self, prefix: str) -> list[Any]:
+        return []
+
+    def update(self, changes: Sequence[tuple[int, int]]) -> None: ...
+    def delete(self, ids: Sequence[int]) -> None: ...
+    def normal_rows(self, result: list[Any]) -> list[NormalRow]:
+        return []
+
+
+class NoopScenario(Scenario):
+    """Calls the backend's `get` with no keys: the timed region holds only the harness."""
+
+    name = "noop"
+    destructive = False
+
+    def prepare(self, tables: Tables) -> Work:
+        return Work([], (0, ""))
+
+    def run(self, backend: Backend, argument: Any) -> Any:
+        return backend.get(argument)
+
+
+def measure(rounds: int = 20_000) -> list[float]:
+    backend = NoopBackend(parse_target("sqlite:///never-opened.sqlite3"))  # no connection
+    scenario = NoopScenario(rows=0, seed=0)
+    return [timed_run(backend, scenario, []) for _ in range(rounds)]
+
+
+def main(argv: list[str]) -> None:
+    rounds = int(argv[0]) if argv else 20_000
+    timings = sorted(measure(rounds))
+    p99 = timings[int(0.99 * len(timings)) - 1]
+    print(
+        f"{rounds} no-op rounds: median {statistics.median(timings) * 1e6:.2f} µs, "
+        f"p99 {p99 * 1e6:.2f} µs, max {timings[-1] * 1e6:.2f} µs per timed round"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,121 @@
+"""Renderers for `ormbench compare`: a console table (rich) and Markdown (report and job
+summary). They only read the comparison; nothing here computes a verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from reports import format as fmt
+from reports.markdown import _env
+
+if TYPE_CHECKING:
+    from harness.compare import CellChange, CompareResult
+
+STATUS_STYLE = {
+    "regression": "bold red",
+    "improvement": "green",
+    "within threshold": "",
+    "inconclusive": "yellow",
+    "floor moved": "yellow",
+    "not verified": "bold red",
+    "not comparable": "yellow",
+    "only in baseline": "dim",
+    "only in current": "dim",
+}
+STATUS_ORDER = tuple(STATUS_STYLE)
+
+
+def percent(ratio: float | None) -> str:
+    """1.123 -> "+12.3%"."""
+    return "—" if ratio is None else f"{(ratio - 1) * 100:+.1f}%"
+
+
+def _with_interval(ratio: float | None, low: float | None, high: float | None) -> str:
+    if ratio is None:
+        return "—"
+    if low is None or high is None:
+        return f"{percent(ratio)} (no interval)"
+    return f"{percent(ratio)} [{percent(low)}, {percent(high)}]"
+
+
+def change(c: CellChange) -> str:
+    """The cell's own change in median with its 95% interval: "+12.3% [+5.1%, +20.0%]"."""
+    return _with_interval(c.ratio, c.ci_low, c.ci_high)
+
+
+def floor_change(c: CellChange) -> str:
+    """The change relative to the raw DB-API floor, which the gate judges."""
+    return _with_interval(c.floor_ratio, c.floor_ci_low, c.floor_ci_high)
+
+
+def headline(result: CompareResult) -> str:
+    counts = [f"{result.count(status)} {status}" for status in STATUS_ORDER if result.count(status)]
+    verdict = (
+        f"{len(result.regressions)} regression{'s' if len(result.regressions) != 1 else ''}"
+        if result.regressions
+        else "no regression"
+    )
+    return f"{verdict} ({', '.join(counts) or 'no cells'})"
+
+
+def gate(result: CompareResult) -> str:
+    t = result.threshold
+    return (
+        f"regression: 95% CI vs floor wholly above {percent(1 + t)}; "
+        f"improvement: wholly below {percent(result.improvement_bound)}"
+    )
+
+
+def databases(result: CompareResult) -> list[str]:
+    return list(dict.fromkeys(c.database for c in result.changes))
+
+
+def render_console(result: CompareResult, console: Console) -> None:
+    console.print(f"[bold]ormbench compare[/] {result.baseline} → {result.current}")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", markup=True, highlight=False)
+    names = databases(result)
+    several = len(names) > 1  # one database: named once above the table, not on every row
+    if not several and names:
+        console.print(f"database: {names[0]}", markup=False, highlight=False)
+    table = Table(title=gate(result), title_justify="left")
+    headers = ("database",) * several + ("scenario", "backend", "baseline", "current")
+    for header in (*headers, "change [95% CI]", "vs floor [95% CI]"):
+        table.add_column(
+            header, justify="left" if header in ("database", "scenario", "backend") else "right"
+        )
+    table.add_column("verdict")
+    last_db = None
+    for c in result.changes:
+        style = STATUS_STYLE.get(c.status, "")
+        status = f"[{style}]{c.status}[/]" if style else c.status
+        table.add_row(
+            *([c.database if c.database != last_db else ""] if several else []),
+            c.scenario,
+            fmt.SHORT_TITLES.get(c.backend, c.backend),
+            fmt.seconds(c.baseline_median_s),
+            fmt.seconds(c.current_median_s),
+            change(c),
+            floor_change(c),
+            status + (f" ({c.reason})" if c.reason else ""),
+        )
+        last_db = c.database
+    console.print(table)
+    style = "bold red" if result.regressions else "bold green"
+    console.print(f"[{style}]{headline(result)}[/]")
+
+
+def render_markdown(result: CompareResult) -> str:
+    """Markdown for a file or a CI job summary: notes first, then the table."""
+    return _env.get_template("compare.md.j2").render(
+        r=result,
+        fmt=fmt,
+        change=change,
+        floor_change=floor_change,
+        headline=headline(result),
+        databases=databases(result),
+        gate=gate(result),
+    )

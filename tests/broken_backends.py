@@ -1,0 +1,32 @@
+"""Test-only backends that do different work than asked, to prove verification catches them.
+They stand in for real ones by name (`--backends broken_backends:DroppingDjango`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backends.base import RowData
+from backends.dbapi import DbApi
+from backends.django_orm import DjangoOrm
+from backends.sqlalchemy_orm import SqlAlchemyOrm
+
+
+class DroppingDjango(DjangoOrm):
+    """Django that silently loses the last row of every bulk insert."""
+
+    def bulk_create(self, rows: Sequence[RowData]) -> None:
+        super().bulk_create(rows[:-1])
+
+
+class OffByOneSqlAlchemy(SqlAlchemyOrm):
+    """SQLAlchemy that writes a quantity one higher than asked."""
+
+    def update(self, changes: Sequence[tuple[int, int]]) -> None:
+        super().update([(pk, quantity + 1) for pk, quantity in changes])
+
+
+class ShuffledFilterDbApi(DbApi):
+    """Raw DB-API whose filter returns the right rows in the wrong order."""
+
+    def filter(self, prefix: str) -> list:
+        return list(reversed(super().filter(prefix)))

@@ -1,0 +1,277 @@
+"""`ormbench compare` on result files built from known timings: verdicts, one-sided and
+unverified cells, notes about differing runs, exit codes, and unusable input."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+
+import pytest
+
+from harness.compare import (
+    FLOOR_MOVED,
+    IMPROVEMENT,
+    INCONCLUSIVE,
+    NOT_COMPARABLE,
+    NOT_VERIFIED,
+    ONLY_BASELINE,
+    ONLY_CURRENT,
+    REGRESSION,
+    WITHIN,
+    compare,
+)
+from harness.stats import iqr, median
+from reports.model import SCHEMA_VERSION, Cell, DatabaseInfo, RunResult, Verification
+
+DB = "postgresql+psycopg://ci@db:5432/bench"
+
+
+def rounds(center: float, noise: float, seed: int, n: int = 10) -> list[float]:
+    """n timings around `center` with relative Gaussian noise, reproducible."""
+    rng = random.Random(seed)
+    return [center * (1 + rng.gauss(0, noise)) for _ in range(n)]
+
+
+def cell(scenario: str, backend: str, timings: list[float], status: str = "passed") -> Cell:
+    mid = median(timings)
+    return Cell(
+        database=DB,
+        scenario=scenario,
+        backend=backend,
+        rows=1000,
+        operations=1000,
+        rounds_s=timings,
+        median_s=mid,
+        iqr_s=iqr(timings),
+        ops_per_s=1000 / mid,
+        rows_per_s=1000 / mid,
+        trace=None,
+        verification=Verification(status, "" if status == "passed" else "table differs"),
+    )
+
+
+def result(cells: list[Cell], **changes) -> RunResult:
+    base = RunResult(
+        schema_version=SCHEMA_VERSION,
+        tool_version="0.1.0",
+        started_at="2026-01-01T00:00:00+00:00",
+        wall_s=1.0,
+        complete=True,
+        environment={"python": "CPython 3.11.7", "sqlalchemy": "2.0.40", "django": "5.2"},
+        plan={"rows": 1000, "rounds": 10, "warmup": 1, "seed": 42},
+        scenarios={},
+        backends={},
+        databases=[
+            DatabaseInfo(
+                label=DB,
+                family="postgresql",
+                server_version="PostgreSQL 16.4 on x86_64",
+                driver="psycopg",
+                driver_version="3.2.1",
+            )
+        ],
+        cells=cells,
+    )
+    return replace(base, **changes)
+
+
+def statuses(baseline: RunResult, current: RunResult, threshold: float = 0.10) -> dict:
+    return {
+        (c.scenario, c.backend): c.status for c in compare(baseline, current, threshold).changes
+    }
+
+
+def test_known_timings_get_the_right_verdicts():
+    baseline = result(
+        [
+            cell("get", "sqlalchemy", rounds(0.100, 0.03, 1)),  # unchanged, with noise
+            cell("get", "django", rounds(0.200, 0.03, 2)),  # becomes 2x slower
+            cell("update", "sqlalchemy", rounds(0.500, 0.01, 3)),  # 5% slower: under 10%
+            cell("update", "django", rounds(0.600, 0.02, 4)),  # becomes twice as fast
+            cell("delete", "django", rounds(0.300, 0.30, 5)),  # too noisy to say
+        ]
+    )
+    current = result(
+        [
+            cell("get", "sqlalchemy", rounds(0.100, 0.03, 11)),
+            cell("get", "django", rounds(0.400, 0.03, 12)),
+            cell("update", "sqlalchemy", rounds(0.525, 0.01, 13)),
+            cell("update", "django", rounds(0.300, 0.02, 14)),
+            cell("delete", "django", rounds(0.330, 0.30, 15)),
+        ]
+    )
+    assert statuses(baseline, current) == {
+        ("get", "sqlalchemy"): WITHIN,
+        ("get", "django"): REGRESSION,
+        ("update", "sqlalchemy"): WITHIN,
+        ("update", "django"): IMPROVEMENT,
+        ("delete", "django"): INCONCLUSIVE,
+    }
+
+
+def drifting(scale: float, seed: int, slow: str = "", factor: float = 1.0) -> list[Cell]:
+    """One scenario's three interleaved cells; every round shares a machine-speed factor
+    (`scale` times a per-round wobble), as interleaved backends do; `slow` is slowed."""
+    rng = random.Random(seed)
+    speed = [scale * (1 + rng.gauss(0, 0.05)) for _ in range(10)]
+    base = {"sqlalchemy": 0.40, "django": 0.25, "dbapi": 0.20}
+    cells = []
+    for backend, t in base.items():
+        k = factor if backend == slow else 1.0
+        cells.append(cell("create", backend, [t * k * s * (1 + rng.gauss(0, 0.01)) for s in speed]))
+    return cells
+
+
+def test_drift_that_hits_every_backend_alike_is_not_a_regression():
+    """The database got 25% slower between runs: the floor says so, no ORM cell regresses."""
+    found = statuses(result(drifting(1.0, 1)), result(drifting(1.25, 2)))
+    assert found == {
+        ("create", "sqlalchemy"): WITHIN,
+        ("create", "django"): WITHIN,
+        ("create", "dbapi"): FLOOR_MOVED,
+    }
+
+
+def test_a_slowed_orm_is_flagged_through_drift_the_other_way():
+    """SQLAlchemy 1.5x slower while the machine got 20% faster: still a regression."""
+    found = statuses(result(drifting(1.0, 3)), result(drifting(0.8, 4, "sqlalchemy", 1.5)))
+    assert found[("create", "sqlalchemy")] == REGRESSION
+    assert found[("create", "django")] == WITHIN
+
+
+def test_a_floor_that_got_faster_does_not_make_an_orm_regress():
+    before = result(drifting(1.0, 5))
+    after = result(
+        [
+            c if c.backend != "dbapi" else replace(c, rounds_s=[x * 0.7 for x in c.rounds_s])
+            for c in drifting(1.0, 6)
+        ]
+    )
+    comparison = compare(before, after, 0.10)
+    found = {c.backend: c for c in comparison.changes}
+    assert found["sqlalchemy"].status == INCONCLUSIVE
+    assert found["sqlalchemy"].floor_ratio > 1.3  # against the floor it looks 40% slower
+    assert "own time did not clearly change" in found["sqlalchemy"].reason
+
+
+def test_without_a_floor_the_own_time_is_judged():
+    before = result([c for c in drifting(1.0, 7) if c.backend != "dbapi"])
+    after = result([c for c in drifting(1.0, 8, "django", 2.0) if c.backend != "dbapi"])
+    (sqlalchemy, django) = compare(before, after, 0.10).changes
+    assert django.status == REGRESSION and django.floor_ratio is None
+    assert "no floor" in django.reason
+
+
+def test_the_interval_brackets_the_change_and_the_threshold_moves_the_gate():
+    baseline = result([cell("get", "django", rounds(0.100, 0.01, 1))])
+    current = result([cell("get", "django", rounds(0.130, 0.01, 2))])  # 30% slower
+    (change,) = compare(baseline, current, 0.10).changes
+    assert change.status == REGRESSION
+    assert change.ci_low < change.ratio < change.ci_high
+    assert 1.2 < change.ratio < 1.4
+    (change,) = compare(baseline, current, 0.50).changes
+    assert change.status == WITHIN
+
+
+def test_one_sided_cells_are_listed_not_failed(cli, tmp_path):
+    baseline = result(
+        [cell("get", "django", rounds(0.1, 0.02, 1)), cell("filter", "django", [0.1] * 10)]
+    )
+    current = result(
+        [cell("get", "django", rounds(0.1, 0.02, 2)), cell("create", "django", [0.1] * 10)]
+    )
+    found = statuses(baseline, current)
+    assert found[("filter", "django")] == ONLY_BASELINE
+    assert found[("create", "django")] == ONLY_CURRENT
+    baseline.write(tmp_path / "base.json")
+    current.write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json")
+    assert run.code == 0, run.stderr
+    assert "only in baseline" in run.stdout and "only in current" in run.stdout
+
+
+def test_unverified_cells_are_reported_not_judged(cli, tmp_path):
+    baseline = result([cell("get", "django", rounds(0.1, 0.02, 1))])
+    current = result([cell("get", "django", rounds(0.3, 0.02, 2), status="failed")])
+    (change,) = compare(baseline, current, 0.10).changes
+    assert change.status == NOT_VERIFIED
+    assert "current failed" in change.reason
+    baseline.write(tmp_path / "base.json")
+    current.write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json")
+    assert run.code == 0, run.stdout
+    assert "not verified" in run.stdout
+
+
+def test_cells_of_different_sizes_are_not_compared():
+    baseline = result([cell("get", "django", rounds(0.1, 0.02, 1))])
+    current = result([replace(cell("get", "django", rounds(0.3, 0.02, 2)), rows=500)])
+    (change,) = compare(baseline, current, 0.10).changes
+    assert change.status == NOT_COMPARABLE
+
+
+def test_a_regression_exits_1_and_is_named(cli, tmp_path):
+    result([cell("get", "django", rounds(0.1, 0.02, 1))]).write(tmp_path / "base.json")
+    result([cell("get", "django", rounds(0.2, 0.02, 2))]).write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json", "--markdown", "compare.md")
+    assert run.code == 1, run.stderr
+    assert "regression" in run.stdout
+    markdown = (tmp_path / "compare.md").read_text()
+    assert "| get | Django |" in markdown and "**regression**" in markdown
+    # A higher threshold lets the same change through.
+    assert cli("compare", "base.json", "current.json", "--threshold", "150").code == 0
+
+
+def test_differing_runs_are_stated_at_the_top():
+    baseline = result([cell("get", "django", rounds(0.1, 0.02, 1))])
+    current = result(
+        [cell("get", "django", rounds(0.1, 0.02, 2))],
+        schema_version=SCHEMA_VERSION + 1,
+        environment={"python": "CPython 3.12.1", "sqlalchemy": "2.0.40", "django": "5.2"},
+        databases=[replace(baseline.databases[0], driver_version="3.2.9")],
+    )
+    notes = compare(baseline, current, 0.10).notes
+    assert any(n.startswith("schema_version differs") for n in notes)
+    assert any("python differs" in n and "3.12.1" in n for n in notes)
+    assert any("driver version differs" in n and "3.2.9" in n for n in notes)
+
+
+def test_one_database_under_another_label_is_matched_and_noted():
+    baseline = result([cell("get", "django", rounds(0.1, 0.02, 1))])
+    other = DB.replace("bench", "bench2")
+    current = result(
+        [replace(cell("get", "django", rounds(0.1, 0.02, 2)), database=other)],
+        databases=[replace(baseline.databases[0], label=other)],
+    )
+    comparison = compare(baseline, current, 0.10)
+    assert [c.status for c in comparison.changes] == [WITHIN]
+    assert any("labels differ" in n for n in comparison.notes)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("{not json", "not JSON"),
+        ("[1, 2, 3]", "neither an ormbench results.json nor pytest-benchmark JSON"),
+        ('{"schema_version": 1, "cells": [{"scenario": "get"}]}', "documented format"),
+        ('{"benchmarks": [{"name": "x"}], "machine_info": {}}', "without ormbench benchmarks"),
+    ],
+)
+def test_unusable_input_exits_2_with_one_line(cli, tmp_path, content, message):
+    result([cell("get", "django", [0.1] * 10)]).write(tmp_path / "base.json")
+    if content is not None:
+        (tmp_path / "current.json").write_text(content)
+    run = cli("compare", "base.json", "current.json")
+    assert run.code == 2
+    assert message in run.stderr
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("ormbench: error: ")
+
+
+def test_results_json_written_by_the_model_round_trips(tmp_path):
+    original = result([cell("get", "django", rounds(0.1, 0.02, 1))])
+    original.write(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["schema_version"] == SCHEMA_VERSION
+    assert statuses(original, RunResult.read(tmp_path / "r.json")) == {("get", "django"): WITHIN}

@@ -1,0 +1,252 @@
+"""SQL Server without a server: each scenario compiled to T-SQL by both ORMs offline
+(harness/tsql.py), and the connection settings each ORM and the raw DB-API backend get.
+
+Django's settings are per process, so everything that configures Django runs in a child
+process; this test process never imports django.conf settings for SQL Server."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from harness.errors import ConfigurationError
+from harness.targets import MSSQL_PYTHON, PYODBC, parse_target
+from harness.tsql import BULK_ROWS, MAX_PARAMETERS, Compiled, compile_tsql, sqlalchemy_dialect
+from scenarios import REGISTRY
+from scenarios.schema import DATA_COLUMNS
+
+DRIVERS = ("pyodbc", "mssqlpython")
+
+
+def run_child(code: str) -> dict:
+    """Run `code` in a fresh interpreter (Django configured there only); it prints JSON."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module", params=DRIVERS)
+def tsql(request: pytest.FixtureRequest) -> dict[str, Compiled]:
+    return {orm: compile_tsql(orm, request.param) for orm in ("sqlalchemy", "django")}
+
+
+def test_every_scenario_compiles_for_both_orms(tsql: dict[str, Compiled]) -> None:
+    for orm, compiled in tsql.items():
+        assert list(compiled) == list(REGISTRY), orm
+        for scenario, statements in compiled.items():
+            assert statements, (orm, scenario)
+            assert all("ormbench_item" in s.sql for s in statements), (orm, scenario)
+
+
+def test_create_gets_the_new_identity_back(tsql: dict[str, Compiled]) -> None:
+    # SQLAlchemy reads the identity from the INSERT itself; mssql-django asks for it in the
+    # same batch, after the INSERT.
+    (sa,) = tsql["sqlalchemy"]["create"]
+    assert sa.sql.startswith("INSERT INTO ormbench_item")
+    assert "OUTPUT inserted.id VALUES" in sa.sql
+    (dj,) = tsql["django"]["create"]
+    assert "INSERT INTO [ormbench_item]" in dj.sql
+    assert dj.sql.endswith("SELECT CAST(SCOPE_IDENTITY() AS bigint)")
+    assert "OUTPUT" not in dj.sql
+
+
+def test_bulk_batches_stay_under_the_parameter_limit(tsql: dict[str, Compiled]) -> None:
+    columns = len(DATA_COLUMNS)
+    for orm, statements in tsql.items():
+        bulk = statements["bulk_create"]
+        assert all(s.parameters < MAX_PARAMETERS for s in bulk), orm
+        assert sum(s.times * s.parameters for s in bulk) == BULK_ROWS * columns, orm
+        assert all("OUTPUT" not in s.sql and "SCOPE_IDENTITY" not in s.sql for s in bulk), orm
+    # SQLAlchemy's insertmanyvalues fills each batch up to its limit of 2,099 parameters ...
+    first = tsql["sqlalchemy"]["bulk_create"][0]
+    assert first.parameters == (2099 // columns) * columns
+    assert first.sql.count("VALUES") == 1 and first.sql.count("), (") == 2099 // columns - 1
+    # ... where mssql-django caps a batch at 2,050 parameters, halved (bulk_batch_size).
+    first = tsql["django"]["bulk_create"][0]
+    assert first.parameters == (2050 // columns // 2) * columns
+
+
+def test_get_by_primary_key(tsql: dict[str, Compiled]) -> None:
+    # QuerySet.get() caps the rows read at 21; mssql-django renders that cap as TOP.
+    (dj,) = tsql["django"]["get"]
+    assert dj.sql.startswith("SELECT TOP 21 ")
+    assert dj.sql.endswith("WHERE [ormbench_item].[id] = ?")
+    (sa,) = tsql["sqlalchemy"]["get"]
+    assert "TOP" not in sa.sql and "FETCH" not in sa.sql
+    assert sa.parameters == dj.parameters == 1
+
+
+def test_filter_prefix_and_order(tsql: dict[str, Compiled]) -> None:
+    (sa,) = tsql["sqlalchemy"]["filter"]
+    assert "LIKE" in sa.sql and sa.sql.endswith("ORDER BY ormbench_item.id")
+    (dj,) = tsql["django"]["filter"]
+    # mssql-django appends OFFSET 0 ROWS to every ordered query without a limit.
+    assert "LIKE ? ESCAPE '\\'" in dj.sql
+    assert dj.sql.endswith("ORDER BY [ormbench_item].[id] ASC OFFSET 0 ROWS")
+
+
+def test_update_and_delete_statements(tsql: dict[str, Compiled]) -> None:
+    sa_update = tsql["sqlalchemy"]["update"][-1]
+    assert sa_update.sql.startswith("UPDATE ormbench_item SET quantity=")
+    dj_update = tsql["django"]["update"][-1]
+    # save() without update_fields writes every column.
+    assert dj_update.parameters == len(DATA_COLUMNS) + 1
+    assert "DELETE FROM ormbench_item WHERE" in tsql["sqlalchemy"]["delete"][-1].sql
+    assert "DELETE FROM [ormbench_item] WHERE [ormbench_item].[id] IN (?)" in (
+        tsql["django"]["delete"][-1].sql
+    )
+
+
+def test_limits_render_as_offset_fetch() -> None:
+    """Pagination (a later scenario): both ORMs page with OFFSET ... FETCH NEXT."""
+    from sqlalchemy import select
+
+    from backends.sqlalchemy_orm import Item
+
+    dialect = sqlalchemy_dialect(parse_target("mssql://u:p@127.0.0.1:1/db"))
+    sa = str(select(Item).order_by(Item.id).offset(10).limit(10).compile(dialect=dialect))
+    assert " ".join(sa.split()).endswith(
+        "ORDER BY ormbench_item.id OFFSET ? ROWS FETCH FIRST ? ROWS ONLY"
+    )
+    django = run_child(
+        """
+        import json
+        from django.db import connections
+        from backends.django_orm import configure
+        from harness.targets import parse_target
+        from harness.tsql import _answer_version_lookup
+        configure(parse_target("mssql://u:p@127.0.0.1:1/db"))
+        _answer_version_lookup(connections["default"])
+        from backends.django_models import Item
+        sql, _ = Item.objects.order_by("id")[10:20].query.get_compiler("default").as_sql()
+        print(json.dumps({"sql": sql, "connected": connections["default"].connection is not None}))
+        """
+    )
+    assert not django["connected"]
+    assert django["sql"].endswith("OFFSET 10 ROWS FETCH FIRST 10 ROWS ONLY")
+
+
+# --- connection settings ----------------------------------------------------------------------
+
+CONNECTION_CHECK = """
+    import json, sys
+    from django.db import connections
+    from sqlalchemy import create_engine
+    from backends.django_orm import configure
+    from harness.targets import parse_target
+    target = parse_target(sys.argv[1], connect_timeout=7)
+    configure(target)
+    wrapper = connections["default"]
+    options = target.django_database()["OPTIONS"]
+    django = wrapper._build_connection_string(wrapper.get_connection_params(), options["driver"])
+    engine = create_engine(target.sqlalchemy_url(), connect_args=target.sqlalchemy_connect_args())
+    (sqlalchemy,), _ = engine.dialect.create_connect_args(engine.url)
+    print(json.dumps({
+        "django": django, "sqlalchemy": sqlalchemy, "dbapi": target.odbc_connection_string(),
+        "uses_mssql_python": wrapper._uses_mssql_python(wrapper.get_connection_params()),
+        "options": options, "connect_args": target.sqlalchemy_connect_args(),
+        "dialect": engine.dialect.driver, "connected": wrapper.connection is not None,
+    }))
+"""
+
+
+def connection_settings(url: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(CONNECTION_CHECK), url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def keywords(connection_string: str) -> dict[str, str]:
+    """key=value pairs of an ODBC connection string; a {braced} value may hold ';'."""
+    found = re.findall(r"([^=;]+)=(\{(?:[^}]|\}\})*\}|[^;]*)", connection_string)
+    return {key.strip().lower(): value for key, value in found}
+
+
+def test_pyodbc_every_backend_sends_the_same_connection_string() -> None:
+    url = "mssql://sa:Secret_pw1@db.example:14333/bench?TrustServerCertificate=yes&encrypt=no"
+    facts = connection_settings(url)
+    assert facts["dialect"] == "pyodbc"
+    assert facts["django"] == facts["sqlalchemy"] == facts["dbapi"]
+    assert facts["dbapi"] == (
+        "DRIVER=ODBC Driver 18 for SQL Server;SERVER=db.example,14333;UID=sa;PWD=Secret_pw1;"
+        "DATABASE=bench;TrustServerCertificate=yes;Encrypt=no"
+    )
+    assert not facts["uses_mssql_python"]
+    # Login timeout: pyodbc's connect(timeout=) for SQLAlchemy and the DB-API backend,
+    # mssql-django's connection_timeout (passed on as the same argument); no retries.
+    assert facts["connect_args"] == {"timeout": 7}
+    assert facts["options"]["connection_timeout"] == 7
+    assert facts["options"]["connection_retries"] == 0
+    assert not facts["connected"]
+
+
+def test_pyodbc_driver_option_picks_the_odbc_driver() -> None:
+    facts = connection_settings("mssql://sa:pw@h/db?driver=ODBC+Driver+17+for+SQL+Server")
+    assert facts["django"] == facts["sqlalchemy"] == facts["dbapi"]
+    assert facts["dbapi"].startswith("DRIVER=ODBC Driver 17 for SQL Server;")
+
+
+def test_mssql_python_is_selected_for_every_backend() -> None:
+    url = "mssql+mssqlpython://sa:Se;cret@db.example:14333/bench?TrustServerCertificate=yes"
+    facts = connection_settings(url)
+    assert facts["dialect"] == "mssqlpython"
+    assert facts["uses_mssql_python"]  # mssql-django 2.0's OPTIONS["python_driver"]
+    assert facts["options"]["python_driver"] == "mssql_python"
+    assert facts["django"] == facts["dbapi"]
+    # SQLAlchemy's mssqlpython dialect builds the string from the URL itself (it has no
+    # odbc_connect): the same keywords and values, in its own order and spelling.
+    assert (
+        keywords(facts["sqlalchemy"])
+        == keywords(facts["dbapi"])
+        == {
+            "server": "db.example,14333",
+            "uid": "sa",
+            "pwd": "{Se;cret}",
+            "database": "bench",
+            "trustservercertificate": "yes",
+        }
+    )
+    assert "DRIVER" not in facts["dbapi"]  # mssql-python rejects it: it brings its own
+    assert facts["connect_args"] == {"timeout": 7}
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"), [("mssql://h/db", PYODBC), ("mssql+mssqlpython://h/db", MSSQL_PYTHON)]
+)
+def test_placeholder_and_pickling(url: str, driver: object) -> None:
+    target = parse_target(url)
+    # Both drivers take positional parameters as "?" (mssql-python declares "pyformat").
+    assert target.placeholder == "?"
+    # Workers receive the target pickled: the copy must pick the same driver and dialect.
+    copy = pickle.loads(pickle.dumps(target))
+    assert copy.driver == driver
+    assert copy.sqlalchemy_url().drivername == target.sqlalchemy_url().drivername
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mssql://h/db?Encrpyt=yes", "URL option 'Encrpyt' is not understood"),
+        ("mssql+mssqlpython://h/db?driver=x", r"takes no \?driver= option"),
+        ("mssql+pymssql://h/db", "driver 'pymssql' is not supported"),
+    ],
+)
+def test_bad_mssql_urls(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        parse_target(url)

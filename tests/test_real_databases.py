@@ -1,0 +1,79 @@
+"""The whole scenario matrix on the machine's real PostgreSQL and MariaDB, each in a database
+the test session creates and drops; and several databases in one run, one report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+SCENARIOS = {"create", "bulk_create", "get", "filter", "update", "delete"}
+
+
+@pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
+def test_whole_matrix_verifies_on_a_real_server(request, cli, tmp_path, server: str) -> None:
+    url = request.getfixturevalue(server)
+    result = cli("run", "--db", url, "--rows", "40", "--rounds", "6", "--quiet")
+    assert result.code == 0, result.stderr
+    data = json.loads((tmp_path / "ormbench-report/results.json").read_text())
+    assert {c["scenario"] for c in data["cells"]} == SCENARIOS
+    assert len(data["cells"]) == 18
+    assert {c["verification"]["status"] for c in data["cells"]} == {"passed"}
+    (info,) = data["databases"]
+    assert info["server_version"] and info["driver_version"]
+    expected_driver = "psycopg" if server == "postgres_url" else "mysqlclient"
+    assert info["driver"] == expected_driver
+
+
+def test_bulk_create_is_one_statement_for_both_orms_on_postgresql(
+    cli, tmp_path, postgres_url
+) -> None:
+    result = cli(
+        "run",
+        "--db",
+        postgres_url,
+        "--rows",
+        "50",
+        "--rounds",
+        "1",
+        "--warmup",
+        "0",
+        "--scenarios",
+        "bulk_create",
+        "--quiet",
+    )
+    assert result.code == 0, result.stderr
+    data = json.loads((tmp_path / "ormbench-report/results.json").read_text())
+    traces = {c["backend"]: c["trace"] for c in data["cells"]}
+    assert traces["django"]["by_kind"]["INSERT"] == 1  # one batch: PostgreSQL has no bind cap
+    assert traces["sqlalchemy"]["by_kind"]["INSERT"] == 1
+    assert traces["dbapi"]["rows_sent"] == 50
+
+
+def test_several_databases_in_one_run_give_one_report(
+    cli, tmp_path, sqlite_url, postgres_url, mariadb_url
+) -> None:
+    result = cli(
+        "run",
+        "--db",
+        sqlite_url,
+        "--db",
+        postgres_url,
+        "--db",
+        mariadb_url,
+        "--rows",
+        "20",
+        "--rounds",
+        "1",
+        "--warmup",
+        "0",
+        "--scenarios",
+        "create,get",
+        "--quiet",
+    )
+    assert result.code == 0, result.stderr
+    data = json.loads((tmp_path / "ormbench-report/results.json").read_text())
+    assert [d["family"] for d in data["databases"]] == ["sqlite", "postgresql", "mysql"]
+    assert len(data["cells"]) == 3 * 2 * 3
+    report = (tmp_path / "ormbench-report/report.md").read_text()
+    assert report.count("\n## ") == 3

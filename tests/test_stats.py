@@ -1,0 +1,96 @@
+"""Statistics: distribution-free intervals and the verdict rule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from harness.stats import independent_ratio, iqr, median_interval, paired_ratio
+from harness.verdicts import orm_verdict
+from reports.model import Cell, Verification
+
+
+def test_median_interval_uses_order_statistics_with_95_percent_coverage() -> None:
+    interval = median_interval([float(v) for v in range(10)])
+    # n=10: [x(2), x(9)] covers the median with probability 97.9%, [x(3), x(8)] only 89%.
+    assert (interval.low, interval.high) == (1.0, 8.0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_no_interval_below_six_values(n: int) -> None:
+    interval = median_interval([1.0] * n)
+    assert interval.low == -math.inf and interval.high == math.inf
+
+
+def test_paired_ratio_is_the_median_of_per_round_ratios() -> None:
+    a = [2.0, 2.2, 1.8, 2.0, 2.1, 1.9, 2.0, 2.0, 2.0, 2.0]
+    b = [1.0] * 10
+    interval = paired_ratio(a, b)
+    assert interval.estimate == pytest.approx(2.0)
+    assert interval.excludes(1.0)
+    assert 1.8 <= interval.low <= 2.0 <= interval.high <= 2.2
+
+
+def test_paired_ratio_cancels_drift_that_hits_both_backends() -> None:
+    drift = [1.0, 1.5, 0.7, 2.0, 1.1, 0.9, 1.3, 1.0]
+    a = [1.2 * d for d in drift]
+    interval = paired_ratio(a, drift)
+    assert interval.low == pytest.approx(1.2) and interval.high == pytest.approx(1.2)
+
+
+def test_independent_ratio_is_reproducible_and_brackets_the_estimate() -> None:
+    current = [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98]
+    baseline = [0.5, 0.55, 0.45, 0.52, 0.48, 0.5, 0.51, 0.49]
+    first = independent_ratio(current, baseline)
+    assert first == independent_ratio(current, baseline)
+    assert first.low <= first.estimate <= first.high
+    assert first.excludes(1.0)
+
+
+def test_iqr() -> None:
+    assert iqr([1.0, 2.0, 3.0, 4.0, 5.0]) == pytest.approx(2.0)
+    assert iqr([3.0]) == 0.0
+
+
+def _cell(backend: str, rounds: list[float], status: str = "passed") -> Cell:
+    return Cell(
+        database="db",
+        scenario="s",
+        backend=backend,
+        rows=1,
+        operations=1,
+        rounds_s=rounds,
+        median_s=None,
+        iqr_s=None,
+        ops_per_s=None,
+        rows_per_s=None,
+        trace=None,
+        verification=Verification(status),
+    )
+
+
+def test_verdict_names_a_winner_only_when_the_interval_excludes_one() -> None:
+    sa = _cell("sqlalchemy", [1.0] * 8)
+    fast_django = _cell("django", [2.0, 2.1, 1.9, 2.0, 2.0, 2.2, 1.8, 2.0])
+    assert orm_verdict(sa, fast_django, paired_ratio(sa.rounds_s, fast_django.rounds_s)) == (
+        "SQLAlchemy 2.00x faster"
+    )
+    noisy = _cell("django", [0.8, 1.2, 0.9, 1.1, 1.0, 1.3, 0.7, 1.0])
+    assert orm_verdict(sa, noisy, paired_ratio(sa.rounds_s, noisy.rounds_s)) == (
+        "no clear difference"
+    )
+
+
+def test_no_verdict_from_a_cell_that_failed_verification() -> None:
+    sa = _cell("sqlalchemy", [1.0] * 8)
+    broken = _cell("django", [9.0] * 8, status="failed")
+    verdict = orm_verdict(sa, broken, paired_ratio(sa.rounds_s, broken.rounds_s))
+    assert verdict.startswith("no verdict")
+
+
+def test_overhead_probe_times_only_the_harness() -> None:
+    from harness.overhead import measure
+
+    timings = measure(50)
+    assert len(timings) == 50 and all(t >= 0 for t in timings)

@@ -1,0 +1,128 @@
+"""The trace counts what each ORM is documented to send, seen at the DB-API connection."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from harness.trace import TracedConnection, Tracer, statement_kind
+
+ROWS = 200
+# Django splits a bulk insert so that no statement exceeds SQLite's 999 bound parameters
+# ("bulk_create" docs, SQLite notes): 6 columns a row -> 166 rows per INSERT.
+DJANGO_SQLITE_BATCH = 999 // 6
+
+
+def test_proxy_counts_statements_transactions_and_rows(tmp_path: Path) -> None:
+    tracer = Tracer()
+    conn = TracedConnection(sqlite3.connect(tmp_path / "t.db"), tracer)
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (x INTEGER)")
+    cur.executemany("INSERT INTO t VALUES (?)", [(1,), (2,), (3,)])
+    conn.commit()
+    cur.execute("SELECT x FROM t ORDER BY x")
+    assert [r[0] for r in cur.fetchall()] == [1, 2, 3]
+    cur.execute("BEGIN")
+    cur.execute("DELETE FROM t")
+    conn.rollback()
+    assert tracer.statements == 4  # CREATE, INSERT (one executemany), SELECT, DELETE
+    assert tracer.by_kind == {"CREATE": 1, "INSERT": 1, "SELECT": 1, "BEGIN": 1, "DELETE": 1}
+    assert (tracer.commits, tracer.rollbacks, tracer.transaction_control) == (1, 1, 3)
+    assert tracer.rows_sent == 1 + 3 + 1 + 1
+    assert tracer.rows_fetched == 3
+    assert tracer.sql["INSERT INTO t VALUES (?)"] == 1
+    # The proxy is transparent: the data really is there, untouched by the rollback.
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (3,)
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("  select 1", "SELECT"),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", "SELECT"),
+        ("/* c */ INSERT INTO t VALUES (1)", "INSERT"),
+        ("(SELECT 1)", "SELECT"),
+        ("SAVEPOINT s1", "SAVEPOINT"),
+        ("commit;", "COMMIT"),
+    ],
+)
+def test_statement_kind(sql: str, kind: str) -> None:
+    assert statement_kind(sql) == kind
+
+
+@pytest.fixture(scope="module")
+def traced_run(tmp_path_factory) -> dict[tuple[str, str], dict]:
+    from conftest import run_cli
+
+    folder = tmp_path_factory.mktemp("trace")
+    result = run_cli(
+        "run",
+        "--db",
+        f"sqlite:///{folder / 'db.sqlite3'}",
+        "--rows",
+        str(ROWS),
+        "--rounds",
+        "1",
+        "--warmup",
+        "0",
+        "--output",
+        str(folder / "out"),
+    )
+    assert result.code == 0, result.stderr
+    data = json.loads((folder / "out/results.json").read_text())
+    return {(c["scenario"], c["backend"]): c["trace"] for c in data["cells"]}
+
+
+@pytest.mark.parametrize("backend", ["sqlalchemy", "django", "dbapi"])
+def test_per_object_create_sends_one_insert_per_row(traced_run, backend: str) -> None:
+    trace = traced_run[("create", backend)]
+    assert trace["by_kind"] == {"INSERT": ROWS}
+    assert trace["statements"] == ROWS
+
+
+def test_sqlalchemy_commits_every_row_and_returns_the_connection_to_its_pool(traced_run) -> None:
+    trace = traced_run[("create", "sqlalchemy")]
+    assert trace["commits"] == ROWS
+    # The pool resets each connection it gets back with a DB-API rollback().
+    assert trace["rollbacks"] == ROWS
+
+
+def test_django_autocommit_create_sends_no_transaction_control(traced_run) -> None:
+    trace = traced_run[("create", "django")]
+    assert trace["transaction_control"] == 0
+    assert trace["rows_fetched"] == ROWS  # INSERT ... RETURNING the new id
+
+
+def test_bulk_create_sends_one_statement_per_batch(traced_run) -> None:
+    sqlalchemy = traced_run[("bulk_create", "sqlalchemy")]
+    assert sqlalchemy["statements"] == 1 and sqlalchemy["rows_sent"] == ROWS  # one executemany
+    django = traced_run[("bulk_create", "django")]
+    assert django["by_kind"]["INSERT"] == math.ceil(ROWS / DJANGO_SQLITE_BATCH)
+    assert django["commits"] == 1  # inside one atomic() block
+    dbapi = traced_run[("bulk_create", "dbapi")]
+    assert dbapi["statements"] == 1 and dbapi["rows_sent"] == ROWS
+
+
+@pytest.mark.parametrize("backend", ["sqlalchemy", "django", "dbapi"])
+def test_reads_send_one_select_per_lookup_and_one_for_the_filter(traced_run, backend) -> None:
+    assert traced_run[("get", backend)]["by_kind"]["SELECT"] == ROWS
+    assert traced_run[("filter", backend)]["by_kind"]["SELECT"] == 1
+    assert traced_run[("get", backend)]["commits"] == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlalchemy", "django", "dbapi"])
+@pytest.mark.parametrize(("scenario", "write"), [("update", "UPDATE"), ("delete", "DELETE")])
+def test_load_then_write_per_row(traced_run, backend: str, scenario: str, write: str) -> None:
+    trace = traced_run[(scenario, backend)]
+    assert trace["by_kind"]["SELECT"] == ROWS
+    assert trace["by_kind"][write] == ROWS
+    assert trace["commits"] == ROWS
+
+
+def test_sql_text_is_kept(traced_run) -> None:
+    sql = traced_run[("filter", "django")]["sql"]
+    assert any("LIKE" in s["sql"] and "ormbench_item" in s["sql"] for s in sql)
