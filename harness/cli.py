@@ -32,6 +32,21 @@ from scenarios import REGISTRY, resolve
 DEFAULT_ROWS = 1000
 DEFAULT_ROUNDS = 10
 
+_CONNECT_TIMEOUT_OPTION = click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_CONNECT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for a database to answer a connection.",
+)
+_OUTPUT_OPTION = click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("ormbench-report"),
+    show_default=True,
+    help="Folder for results.json and report.md.",
+)
 _SUMMARY_OPTION = click.option(
     "--summary",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -145,21 +160,8 @@ def cli() -> None:
     help="Untimed warm-up rounds per backend.",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed for generated data.")
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    default=Path("ormbench-report"),
-    show_default=True,
-    help="Folder for results.json and report.md.",
-)
-@click.option(
-    "--connect-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_CONNECT_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for a database to answer a connection.",
-)
+@_OUTPUT_OPTION
+@_CONNECT_TIMEOUT_OPTION
 @_SUMMARY_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines; the report and errors only.")
 def run(
@@ -228,13 +230,7 @@ def write_report(result: RunResult, output: Path, summary: Path | None, err: Con
 
 @cli.command()
 @click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    default=Path("ormbench-report"),
-    show_default=True,
-    help="Folder for results.json and report.md.",
-)
+@_OUTPUT_OPTION
 @_SUMMARY_OPTION
 def report(results: Path, output: Path, summary: Path | None) -> int:
     """Render the report from RESULTS: an ormbench results.json (re-render) or the
@@ -299,14 +295,7 @@ def compare(
 
 @cli.command()
 @click.option("--db", "dbs", multiple=True, metavar="URL", help="Database URL to try; repeatable.")
-@click.option(
-    "--connect-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_CONNECT_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for a database to answer a connection.",
-)
+@_CONNECT_TIMEOUT_OPTION
 def doctor(dbs: tuple[str, ...], connect_timeout: float) -> int:
     """Show versions, drivers and ODBC drivers, how to install what is missing, and whether
     each --db connects. Exit 0 when every --db connects, 2 otherwise."""

@@ -19,6 +19,7 @@ from harness.targets import (
     msodbcsql_install_command,
     odbc_driver_missing,
 )
+from reports.model import DatabaseInfo
 from scenarios.data import Row
 from scenarios.schema import (
     DATA_COLUMNS,
@@ -278,6 +279,19 @@ class HarnessDatabase:
             edition=edition,
             driver=self.target.driver.distribution,
             driver_version=_driver_version(module),
+        )
+
+    def database_info(self) -> DatabaseInfo:
+        """The database's facts as the report shows them."""
+        facts = self.server_facts()
+        return DatabaseInfo(
+            label=self.target.label,
+            family=self.target.family,
+            server_version=facts.server_version,
+            edition=facts.edition,
+            driver=facts.driver,
+            driver_version=facts.driver_version,
+            location=self.target.location,
         )
 
     def close(self) -> None:

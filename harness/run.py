@@ -90,6 +90,8 @@ def execute(plan: Plan, targets: list[Target], progress: Progress | None = None)
             _mark_error(collector, before, target, incomplete)
             break
         except OrmbenchError as exc:
+            if progress and target is not targets[-1]:  # say it now: the run goes on
+                progress(f"{target.label}: error: {exc}")
             _mark_error(collector, before, target, str(exc))
             incomplete = incomplete or f"{target.label}: {exc.message}"
     cells = collector.cells

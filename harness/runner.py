@@ -23,7 +23,7 @@ from harness.errors import ConnectionFailed, OrmbenchError, redact
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
-from reports.model import Cell, DatabaseInfo, SqlSample, TraceCounts, Verification
+from reports.model import Cell, SqlSample, TraceCounts, Verification
 from scenarios import REGISTRY, Outcome, Scenario
 
 Emit = Callable[[str, Any], None]
@@ -211,19 +211,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
     db = HarnessDatabase(target)
     watchdog: _Watchdog | None = None
     try:
-        facts = db.server_facts()
-        emit(
-            "database",
-            DatabaseInfo(
-                label=target.label,
-                family=target.family,
-                server_version=facts.server_version,
-                edition=facts.edition,
-                driver=facts.driver,
-                driver_version=facts.driver_version,
-                location=target.location,
-            ),
-        )
+        emit("database", db.database_info())
         # Before creating: should this process die even half-way through the creation, the
         # parent drops what carries this run id (the marker guards everyone else's tables).
         emit("tables", db.run_id)

@@ -336,6 +336,11 @@ def parse_target(text: str, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) ->
             "an in-memory SQLite database cannot be shared by the backends",
             "give a file path (sqlite:///bench.db), or omit --db for a temporary one",
         )
+    if family == "sqlite" and not Path(url.database).resolve().parent.is_dir():
+        raise ConfigurationError(
+            f"the folder for SQLite file '{url.database}' does not exist",
+            "create it first; sqlite:///bench.db is relative, sqlite:////tmp/bench.db absolute",
+        )
     url = url.set(drivername=f"{backend}+{driver.sqlalchemy_driver}", query=query)
     if family == "postgresql" and backend == "postgres":
         url = url.set(drivername=f"postgresql+{driver.sqlalchemy_driver}")

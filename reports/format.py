@@ -23,7 +23,11 @@ def rate(value: float | None) -> str:
 
 
 def per_op(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+    if value is None:
+        return "—"
+    if 0 < value < 0.01:  # e.g. one COMMIT for 1,000 lookups: show it, do not round it away
+        return f"{value:.3f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def ratio(comparison: Comparison | None) -> str:

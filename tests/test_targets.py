@@ -68,3 +68,8 @@ def test_embedded_default_lives_on_ram_where_the_machine_has_it() -> None:
     assert target.family == "sqlite"
     assert target.location
     assert target.database.endswith("ormbench.sqlite3")
+
+
+def test_sqlite_file_in_a_missing_folder_is_refused_before_anything_runs(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        parse_target(f"sqlite:///{tmp_path / 'no-such-folder' / 'bench.db'}")

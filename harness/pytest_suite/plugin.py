@@ -159,16 +159,7 @@ def ormbench_session(pytestconfig: pytest.Config) -> Iterator[SuiteSession]:
     except OrmbenchError as exc:
         pytest.exit(f"ormbench: {exc}", returncode=2)
     try:
-        facts = db.server_facts()
-        pytestconfig.stash[DATABASE_KEY] = DatabaseInfo(
-            label=target.label,
-            family=target.family,
-            server_version=facts.server_version,
-            edition=facts.edition,
-            driver=facts.driver,
-            driver_version=facts.driver_version,
-            location=target.location,
-        )
+        pytestconfig.stash[DATABASE_KEY] = db.database_info()
         db.create_tables()
         with open_backends(target, plan.backends) as opened:
             by_spec = {spec: opened[load_backend(spec).name] for spec in plan.backends}
