@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from harness.errors import ConnectionFailed, UnsafeTable, redact
+from harness.errors import ConnectionFailed, UnsafeTable, driver_message, redact
 from harness.targets import (
     MSSQL_DEFAULT_ODBC_DRIVER,
     Target,
@@ -51,10 +51,7 @@ class ServerFacts:
 
 def connect_error(target: Target, exc: BaseException) -> ConnectionFailed:
     """A driver's connection error as one line that names the server and never the password."""
-    # The driver's own error, without SQLAlchemy's wrapper text ("(Background on this error…)").
-    driver_error = getattr(exc, "orig", None) or exc
-    detail = " ".join(str(driver_error).split()) or type(driver_error).__name__
-    detail = redact(detail, target)[:300]
+    detail = driver_message(exc, target)
     where = target.url.host or target.database
     if target.url.port:
         where = f"{where}:{target.url.port}"
@@ -198,10 +195,10 @@ class HarnessDatabase:
         try:
             self.drop_tables()
         except Exception as exc:  # the server may be gone: report, do not mask the run's error
-            detail = redact(" ".join(str(getattr(exc, "orig", None) or exc).split()), self.target)
+            detail = driver_message(exc, self.target, limit=200)
             left = " ".join(f"DROP TABLE {n};" for n in reversed(self.created))
             return (
-                f"could not drop the harness tables in {self.target.label} ({detail[:200]}); "
+                f"could not drop the harness tables in {self.target.label} ({detail}); "
                 f"once the server is back, drop them by hand: {left}"
             )
         return None

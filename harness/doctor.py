@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from harness.errors import OrmbenchError, redact
+from harness.errors import OrmbenchError, driver_message
 from harness.targets import (
     MSSQL_DEFAULT_ODBC_DRIVER,
     MSSQL_PYTHON,
@@ -158,7 +158,7 @@ def check_database(url: str, connect_timeout: float) -> DatabaseCheck:
     try:
         facts = db.server_facts()
     except Exception as exc:  # connected, but the server would not say what it is
-        text = redact(" ".join(str(getattr(exc, "orig", None) or exc).split()), target)[:300]
+        text = driver_message(exc, target)
         return DatabaseCheck(target.label, False, f"connected, but: {text}", seconds)
     finally:
         db.close()

@@ -26,6 +26,14 @@ def redact(text: str, target: Any) -> str:
     return text
 
 
+def driver_message(exc: BaseException, target: Any, limit: int = 300) -> str:
+    """A driver's error as one line: SQLAlchemy's wrapper removed ("(Background on this
+    error…)"), the password redacted before the text is cut to `limit`."""
+    driver_error = getattr(exc, "orig", None) or exc
+    text = " ".join(str(driver_error).split()) or type(driver_error).__name__
+    return redact(text, target)[:limit]
+
+
 class OrmbenchError(Exception):
     """A problem the user can fix: printed as one line (message, then hint), never a traceback."""
 

@@ -10,12 +10,16 @@ import pytest
 SCENARIOS = {"create", "bulk_create", "get", "filter", "update", "delete"}
 
 
+def _results(folder) -> dict:
+    return json.loads((folder / "ormbench-report/results.json").read_text())
+
+
 @pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
 def test_whole_matrix_verifies_on_a_real_server(request, cli, tmp_path, server: str) -> None:
     url = request.getfixturevalue(server)
     result = cli("run", "--db", url, "--rows", "40", "--rounds", "6", "--quiet")
     assert result.code == 0, result.stderr
-    data = json.loads((tmp_path / "ormbench-report/results.json").read_text())
+    data = _results(tmp_path)
     assert {c["scenario"] for c in data["cells"]} == SCENARIOS
     assert len(data["cells"]) == 18
     assert {c["verification"]["status"] for c in data["cells"]} == {"passed"}
@@ -43,7 +47,7 @@ def test_bulk_create_is_one_statement_for_both_orms_on_postgresql(
         "--quiet",
     )
     assert result.code == 0, result.stderr
-    data = json.loads((tmp_path / "ormbench-report/results.json").read_text())
+    data = _results(tmp_path)
     traces = {c["backend"]: c["trace"] for c in data["cells"]}
     assert traces["django"]["by_kind"]["INSERT"] == 1  # one batch: PostgreSQL has no bind cap
     assert traces["sqlalchemy"]["by_kind"]["INSERT"] == 1
@@ -72,7 +76,7 @@ def test_several_databases_in_one_run_give_one_report(
         "--quiet",
     )
     assert result.code == 0, result.stderr
-    data = json.loads((tmp_path / "ormbench-report/results.json").read_text())
+    data = _results(tmp_path)
     assert [d["family"] for d in data["databases"]] == ["sqlite", "postgresql", "mysql"]
     assert len(data["cells"]) == 3 * 2 * 3
     report = (tmp_path / "ormbench-report/report.md").read_text()
