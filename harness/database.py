@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import platform
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
+from harness.connection import BULK_BATCH_ROWS, POLICIES
 from harness.errors import ConnectionFailed, UnsafeTable, driver_message, redact
 from harness.targets import (
     MSSQL_DEFAULT_ODBC_DRIVER,
@@ -20,8 +21,10 @@ from harness.targets import (
     odbc_driver_missing,
 )
 from reports.model import DatabaseInfo
+from scenarios import Capabilities
 from scenarios.data import Row
 from scenarios.schema import (
+    ALL_COLUMNS,
     DATA_COLUMNS,
     ITEM_TABLE,
     OWNER_TABLE,
@@ -233,6 +236,7 @@ class HarnessDatabase:
         the order of `rows` (emails are unique and sort in generation order)."""
         with self.engine.begin() as conn:
             conn.execute(item_table.insert(), rows)
+            # Emails are unique and sort in generation order (scenarios.data).
             ids = conn.execute(text(f"SELECT id FROM {ITEM_TABLE} ORDER BY email")).scalars().all()
         return list(ids)
 
@@ -253,6 +257,55 @@ class HarnessDatabase:
 
     def table_digest(self) -> tuple[int, str]:
         return digest(self.table_rows())
+
+    def table_rows_with_ids(self) -> list[NormalRow]:
+        """Every row with its id first, in id order (what a bulk insert returned is held to)."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT {', '.join(ALL_COLUMNS)} FROM {ITEM_TABLE} ORDER BY id")
+            rows = [normal_row(r, ALL_COLUMNS) for r in cursor.fetchall()]
+            cursor.close()
+            raw.commit()
+        finally:
+            raw.close()
+        return rows
+
+    def capabilities(self) -> Capabilities:
+        dialect = self.engine.dialect
+        return Capabilities(
+            bulk_batch_rows=BULK_BATCH_ROWS.get(self.target.family, 1000),
+            insert_returning=bool(dialect.insert_executemany_returning),
+        )
+
+    # --- evidence of the work, from the database itself -------------------------------------
+
+    def write_counter(self) -> int | None:
+        """A database-side count that grows by one with each transaction that writes, read
+        without touching the backend's connection; None where there is none to read cheaply.
+        SQLite: the file change counter in the database header (offset 24), which every
+        committed write transaction increments in rollback-journal mode."""
+        if self.target.family != "sqlite":
+            return None
+        with open(self.target.database, "rb") as f:
+            f.seek(24)
+            return int.from_bytes(f.read(4), "big")
+
+    def write_transactions(self, before: int | None, rows_all_written: bool) -> int | None:
+        """How many transactions wrote since `before` (from `write_counter()`). PostgreSQL:
+        the distinct inserting transactions (xmin) of the table's rows, when the operation
+        wrote every row (`rows_all_written`); a commit for all rows shows as one."""
+        if self.target.family == "sqlite" and before is not None:
+            after = self.write_counter()
+            return None if after is None else after - before
+        if self.target.family == "postgresql" and rows_all_written:
+            with self.engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        text(f"SELECT count(DISTINCT xmin::text) FROM {ITEM_TABLE}")
+                    ).scalar_one()
+                )
+        return None
 
     def server_facts(self) -> ServerFacts:
         family = self.target.family
@@ -289,6 +342,7 @@ class HarnessDatabase:
             driver=facts.driver,
             driver_version=facts.driver_version,
             location=self.target.location,
+            connection_policy=[asdict(s) for s in POLICIES.get(self.target.family, ())],
         )
 
     def close(self) -> None:

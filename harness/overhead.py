@@ -11,7 +11,8 @@ from typing import Any
 from backends.base import Backend, RowData
 from harness.runner import timed_run
 from harness.targets import parse_target
-from scenarios import Scenario, Tables, Work
+from scenarios import Capabilities, Scenario, Tables, Work
+from scenarios.contract import WorkContract
 from scenarios.schema import NormalRow
 
 
@@ -22,6 +23,9 @@ class NoopBackend(Backend):
     title = "no-op"
 
     def close(self) -> None: ...
+    def connection_settings(self) -> dict[str, str]:
+        return {}
+
     def create(self, rows: Sequence[RowData]) -> None: ...
     def bulk_create(self, rows: Sequence[RowData]) -> None: ...
     def get(self, ids: Sequence[int]) -> list[Any]:
@@ -45,7 +49,10 @@ class NoopScenario(Scenario):
     def prepare(self, tables: Tables) -> Work:
         return Work([], (0, ""))
 
-    def run(self, backend: Backend, argument: Any) -> Any:
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        return WorkContract(statements={}, transactions=0, autocommit=True)
+
+    def run(self, backend: Backend, argument: Any, idiom: str = "documented") -> Any:
         return backend.get(argument)
 
 

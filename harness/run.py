@@ -55,6 +55,8 @@ class _Collector:
     def __call__(self, kind: str, payload: Any) -> None:
         if kind == "database":
             self.databases.append(payload)
+        elif kind == "settings" and self.databases:
+            self.databases[-1] = replace(self.databases[-1], connection_settings=payload)
         elif kind == "cell":
             self.cells.append(payload)
         elif kind == "warning":

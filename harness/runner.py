@@ -14,17 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backends import Backend, load_backend
+from backends.base import DOCUMENTED, EQUAL, IDIOMS
 from harness.database import HarnessDatabase, connect_error
 from harness.errors import ConnectionFailed, OrmbenchError, redact
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
 from reports.model import Cell, SqlSample, TraceCounts, Verification
-from scenarios import REGISTRY, Outcome, Scenario
+from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work
+
+FLOOR = "floor"  # the idiom of the raw DB-API floor's cells
 
 Emit = Callable[[str, Any], None]
 
@@ -37,6 +40,7 @@ class Plan:
     rounds: int
     warmup: int = 1
     seed: int = 42
+    idioms: tuple[str, ...] = IDIOMS
 
 
 # --- timing -------------------------------------------------------------------------------------
@@ -56,20 +60,29 @@ def close_round(backend: Backend) -> None:
     backend.end_round()
 
 
-def timed_run(backend: Backend, scenario: Scenario, argument: Any) -> float:
-    """Seconds for one run of the operation. Same handling for every backend: a fresh round
-    (untimed), a full collection before, no collector inside the timed region."""
+def timed_call(
+    backend: Backend, scenario: Scenario, argument: Any, idiom: str = DOCUMENTED
+) -> tuple[float, Any]:
+    """Seconds for one run of the operation, and what it returned. Same handling for every
+    backend: a fresh round (untimed), a full collection before, no collector inside the timed
+    region, nothing between the two clock reads but the operation."""
     open_round(backend)
     try:
         start = time.perf_counter()
-        scenario.run(backend, argument)
+        result = scenario.run(backend, argument, idiom)
         elapsed = time.perf_counter() - start
     finally:
         close_round(backend)
-    return elapsed
+    return elapsed, result
 
 
-def interleaved_order(names: list[str], round_index: int) -> list[str]:
+def timed_run(
+    backend: Backend, scenario: Scenario, argument: Any, idiom: str = DOCUMENTED
+) -> float:
+    return timed_call(backend, scenario, argument, idiom)[0]
+
+
+def interleaved_order(names: list[Any], round_index: int) -> list[Any]:
     """A B C, then B C A, then C A B ...: every backend meets drift alike and none always
     runs first after a preparation."""
     k = round_index % len(names)
@@ -79,7 +92,38 @@ def interleaved_order(names: list[str], round_index: int) -> list[str]:
 # --- one scenario -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One timed implementation: a backend's idiom with code of its own."""
+
+    backend: str
+    idiom: str  # DOCUMENTED, EQUAL or FLOOR
+
+    @property
+    def run_idiom(self) -> str:
+        return EQUAL if self.idiom in (EQUAL, FLOOR) else DOCUMENTED
+
+
+def plan_units(
+    scenario: Scenario, backends: dict[str, Backend], idioms: tuple[str, ...]
+) -> list[Unit]:
+    """The implementations to time: every ORM idiom asked for that runs code of its own, and
+    the floor once."""
+    units = []
+    for name, backend in backends.items():
+        if backend.is_floor:
+            units.append(Unit(name, FLOOR))
+            continue
+        for idiom in idioms:
+            if idiom == DOCUMENTED or type(backend).has_own_idiom(scenario.name, idiom):
+                units.append(Unit(name, idiom))
+        if EQUAL in idioms and DOCUMENTED not in idioms and Unit(name, EQUAL) not in units:
+            units.append(Unit(name, DOCUMENTED))  # equal work is the documented code here
+    return units
+
+
 def _trace_counts(tracer: Tracer, operations: int) -> TraceCounts:
+    tracer.settle()
     return TraceCounts(
         operations=operations,
         statements=tracer.statements,
@@ -90,13 +134,65 @@ def _trace_counts(tracer: Tracer, operations: int) -> TraceCounts:
         rows_fetched=tracer.rows_fetched,
         by_kind=dict(tracer.by_kind),
         sql=[SqlSample(s, n) for s, n in list(tracer.sql.items())[:SQL_SAMPLE_LIMIT]],
+        transactions=tracer.transactions,
+        autocommit_statements=tracer.autocommit_statements,
+        left_open=tracer.in_transaction,
+        rows_written=dict(tracer.rows_written),
+        select_rows=tracer.select_rows,
+        narrowest_select=tracer.narrowest_select,
+        update_columns={str(k): v for k, v in tracer.update_columns.items()},
+        noop_transaction_calls=tracer.noop_transaction_calls,
     )
 
 
-def trace_and_verify(
-    target: Target, backend_cls: type[Backend], scenario: Scenario, db: HarnessDatabase
-) -> tuple[TraceCounts | None, Outcome]:
-    """Run the operation once more, untimed, on a traced connection; then check the work."""
+@dataclass
+class RoundCheck:
+    """What one run did, read untimed after it: the outcome, and the database's own count of
+    the transactions that wrote (None where the database gives none cheaply)."""
+
+    outcome: Outcome
+    write_transactions: int | None = None
+
+
+def check_run(
+    scenario: Scenario,
+    work: Work,
+    backend: Backend,
+    result: Any,
+    db: HarnessDatabase,
+    counter_before: int | None,
+) -> RoundCheck:
+    """Verify one run, untimed: what the operation returned (read with statements forbidden,
+    so objects that were not fully loaded fail here), and the table state."""
+    write_transactions = db.write_transactions(counter_before, scenario.writes_every_row)
+    returned = None
+    if work.expected_result is not None or (work.returns_created and result is not None):
+        if result is None:
+            return RoundCheck(Outcome("failed", "the operation returned nothing"))
+        try:
+            with backend.statements_forbidden():
+                returned = backend.normal_rows(result)
+        except Exception as exc:  # DetachedInstanceError, StatementWhileVerifying, ...
+            reason = (
+                "reading the returned objects needed the database: they were not fully "
+                f"loaded ({type(exc).__name__})"
+            )
+            return RoundCheck(Outcome("failed", reason), write_transactions)
+    created = db.table_rows_with_ids() if work.returns_created and returned is not None else None
+    table = db.table_digest()
+    return RoundCheck(scenario.verify(work, table, returned, created), write_transactions)
+
+
+def trace_unit(
+    target: Target,
+    backend_cls: type[Backend],
+    unit: Unit,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    capabilities: Capabilities,
+) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
+    """Run the operation once more, untimed, on a traced connection; check the work, and for
+    an equal-work cell or the floor, hold the trace to the scenario's work contract."""
     tracer = Tracer()
     try:
         # The harness's own steps fail here too when the server goes away: an error cell,
@@ -104,21 +200,51 @@ def trace_and_verify(
         work = scenario.prepare(db)
         backend = backend_cls(target, tracer)
     except Exception as exc:
-        return None, Outcome("error", _describe(exc, target))
+        return None, Outcome("error", _describe(exc, target)), None
     try:
         backend.begin_round()
         tracer.reset()  # count the operation, not the connection's set-up
-        result = scenario.run(backend, work.argument)
+        counter = db.write_counter()
+        result = scenario.run(backend, work.argument, unit.run_idiom)
         counts = _trace_counts(tracer, scenario.operations())
-        returned = backend.normal_rows(result) if work.expected_result is not None else None
         backend.end_round()
-        table = db.table_digest()
+        during = tracer.statements + tracer.transaction_control
+        check = check_run(scenario, work, backend, result, db, counter)
+        sent_while_reading = tracer.statements + tracer.transaction_control - during
+        counts = replace(
+            counts,
+            verification_statements=sent_while_reading,
+            write_transactions=check.write_transactions,
+        )
     except Exception as exc:  # a backend that breaks is reported, not fatal to the run
-        return None, Outcome("error", _describe(exc, target))
+        return None, Outcome("error", _describe(exc, target)), None
     finally:
         with suppress(Exception):  # closing a dead connection must not hide the real error
             backend.close()
-    return counts, scenario.verify(work, table, returned)
+    outcome = check.outcome
+    if outcome.status == "passed" and unit.idiom in (EQUAL, FLOOR):
+        contract = scenario.contract(capabilities)
+        breaches = contract.breaches(counts)
+        if contract.returns_objects and result is None:
+            breaches.append("returned no objects")
+        expected = contract.write_transactions
+        if expected is not None and check.write_transactions not in (None, expected):
+            breaches.append(
+                f"the database counted {check.write_transactions} writing transactions, "
+                f"the contract has {expected}"
+            )
+        if breaches:
+            outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
+    return counts, outcome, check
+
+
+def trace_and_verify(
+    target: Target, backend_cls: type[Backend], scenario: Scenario, db: HarnessDatabase
+) -> tuple[TraceCounts | None, Outcome]:
+    """The trace-and-verify pass of a backend's documented idiom (the floor's one idiom)."""
+    unit = Unit(backend_cls.name, FLOOR if backend_cls.is_floor else DOCUMENTED)
+    trace, outcome, _check = trace_unit(target, backend_cls, unit, scenario, db, db.capabilities())
+    return trace, outcome
 
 
 def _describe(exc: BaseException, target: Target) -> str:
@@ -133,45 +259,110 @@ def run_scenario(
     backends: dict[str, Backend],
     emit: Emit,
 ) -> list[Cell]:
-    names = list(backends)
-    timings: dict[str, list[float]] = {name: [] for name in names}
+    """Warm-up and timed rounds over every unit, interleaved; after every run, untimed, the
+    returned rows, the table and the database's count of writing transactions are checked.
+    A unit that fails a check or raises stops being timed; the others go on."""
+    capabilities = db.capabilities()
+    units = plan_units(scenario, backends, plan.idioms)
+    timings: dict[Unit, list[float]] = {u: [] for u in units}
+    broken: dict[Unit, Outcome] = {}
+    seen_writes: dict[Unit, set[int]] = {u: set() for u in units}
+    checked: dict[Unit, int] = {u: 0 for u in units}
     error: str | None = None
+    total = plan.warmup + plan.rounds
     try:
         work = None if scenario.destructive else scenario.prepare(db)
-        for index in range(plan.warmup + plan.rounds):
-            for name in interleaved_order(names, index):
+        for index in range(total):
+            for unit in interleaved_order(units, index):
+                if unit in broken:
+                    continue
                 if scenario.destructive:
                     work = scenario.prepare(db)
-                elapsed = timed_run(backends[name], scenario, work.argument)
+                backend = backends[unit.backend]
+                counter = db.write_counter()
+                try:
+                    elapsed, result = timed_call(backend, scenario, work.argument, unit.run_idiom)
+                except Exception as exc:  # this backend broke: its cells say why, others go on
+                    broken[unit] = Outcome("error", _describe(exc, target))
+                    continue
+                check = check_run(scenario, work, backend, result, db, counter)
+                if check.outcome.status != "passed":
+                    broken[unit] = Outcome(
+                        check.outcome.status, f"round {index + 1}: {check.outcome.reason}"
+                    )
+                    continue
+                checked[unit] += 1
+                if check.write_transactions is not None:
+                    seen_writes[unit].add(check.write_transactions)
                 if index >= plan.warmup:
-                    timings[name].append(elapsed)
-            emit("progress", (scenario.name, index + 1, plan.warmup + plan.rounds))
+                    timings[unit].append(elapsed)
+            emit("progress", (scenario.name, index + 1, total))
     except Exception as exc:
         error = _describe(exc, target)
-    cells = []
-    for name in names:
-        if error is None:
-            trace, outcome = trace_and_verify(target, type(backends[name]), scenario, db)
-        else:
-            trace, outcome = None, Outcome("error", error)
-        rounds = timings[name]
-        mid = median(rounds) if rounds else None
-        cells.append(
-            Cell(
-                database=target.label,
-                scenario=scenario.name,
-                backend=name,
-                rows=scenario.rows,
-                operations=scenario.operations(),
-                rounds_s=rounds,
-                median_s=mid,
-                iqr_s=iqr(rounds) if rounds else None,
-                ops_per_s=scenario.operations() / mid if mid else None,
-                rows_per_s=scenario.rows / mid if mid else None,
-                trace=trace,
-                verification=Verification(outcome.status, outcome.reason),
-            )
+    traced: dict[Unit, tuple[TraceCounts | None, Outcome]] = {}
+    for unit in units:
+        if error is not None:
+            traced[unit] = (None, Outcome("error", error))
+            continue
+        trace, outcome, check = trace_unit(
+            target, type(backends[unit.backend]), unit, scenario, db, capabilities
         )
+        if unit in broken:
+            outcome = broken[unit]
+        elif outcome.status == "passed" and check is not None:
+            # Every timed round must have done the work the traced run did.
+            traced_writes = check.write_transactions
+            odd = {w for w in seen_writes[unit] if w != traced_writes}
+            if traced_writes is not None and odd:
+                outcome = Outcome(
+                    "failed",
+                    f"timed rounds did other work than the traced run: the database counted "
+                    f"{sorted(odd)[0]} writing transactions in a timed round, "
+                    f"{traced_writes} in the traced one",
+                )
+        traced[unit] = (trace, outcome)
+    contract_text = scenario.contract(capabilities).describe() if error is None else ""
+    cells = []
+    for name, backend in backends.items():
+        cell_idioms = (FLOOR,) if backend.is_floor else plan.idioms
+        for idiom in cell_idioms:
+            unit = Unit(name, idiom)
+            same = None
+            if unit not in timings:
+                unit, same = Unit(name, DOCUMENTED), DOCUMENTED
+            rounds = timings[unit]
+            trace, outcome = traced[unit]
+            if same is not None and outcome.status == "passed" and trace is not None:
+                # The documented code, held to the contract now that it stands for equal work.
+                breaches = scenario.contract(capabilities).breaches(trace)
+                if breaches:
+                    outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
+            held = idiom in (EQUAL, FLOOR)
+            mid = median(rounds) if rounds else None
+            cells.append(
+                Cell(
+                    database=target.label,
+                    scenario=scenario.name,
+                    backend=name,
+                    rows=scenario.rows,
+                    operations=scenario.operations(),
+                    rounds_s=rounds,
+                    median_s=mid,
+                    iqr_s=iqr(rounds) if rounds else None,
+                    ops_per_s=scenario.operations() / mid if mid else None,
+                    rows_per_s=scenario.rows / mid if mid else None,
+                    trace=trace,
+                    verification=Verification(
+                        outcome.status,
+                        outcome.reason,
+                        rounds_checked=checked[unit],
+                        contract=contract_text if held else "",
+                    ),
+                    idiom=idiom,
+                    same_code_as=same,
+                    idiom_doc=type(backend).idiom_doc(scenario.name, unit.run_idiom),
+                )
+            )
     return cells
 
 
@@ -227,6 +418,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                 inner(kind, payload)
 
         with open_backends(target, plan.backends) as backends:
+            emit("settings", read_connection_settings(target, backends))
             for index, name in enumerate(plan.scenarios):
                 scenario = REGISTRY[name](plan.rows, plan.seed)
                 cells = run_scenario(target, plan, scenario, db, backends, emit)
@@ -239,8 +431,12 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                 except ConnectionFailed as lost:
                     reason = f"not run: the database went away during {name}"
                     for later in plan.scenarios[index + 1 :]:
-                        for backend in backends:
-                            emit("cell", _not_run_cell(target, plan, later, backend, reason))
+                        for backend_name, backend in backends.items():
+                            for idiom in (FLOOR,) if backend.is_floor else plan.idioms:
+                                emit(
+                                    "cell",
+                                    _not_run_cell(target, plan, later, backend_name, reason, idiom),
+                                )
                     raise ConnectionFailed(
                         f"lost the database during {name}: {lost.message}", lost.hint
                     ) from None
@@ -303,7 +499,20 @@ class _Watchdog(threading.Thread):
             self.last_progress = time.monotonic()  # it answers: the work is only slow
 
 
-def _not_run_cell(target: Target, plan: Plan, scenario_name: str, backend: str, why: str) -> Cell:
+def read_connection_settings(target: Target, backends: dict[str, Backend]) -> dict[str, Any]:
+    """Each backend's session settings, read back from its own connection (untimed)."""
+    settings: dict[str, dict[str, str]] = {}
+    for name, backend in backends.items():
+        try:
+            settings[name] = backend.connection_settings()
+        except Exception as exc:  # a plug-in backend may not say; the report shows why
+            settings[name] = {"unreadable": _describe(exc, target)}
+    return settings
+
+
+def _not_run_cell(
+    target: Target, plan: Plan, scenario_name: str, backend: str, why: str, idiom: str
+) -> Cell:
     scenario = REGISTRY[scenario_name](plan.rows, plan.seed)
     return Cell(
         database=target.label,
@@ -318,6 +527,7 @@ def _not_run_cell(target: Target, plan: Plan, scenario_name: str, backend: str, 
         rows_per_s=None,
         trace=None,
         verification=Verification("error", why),
+        idiom=idiom,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from harness import connection as connection_policy
 from harness.errors import ConfigurationError
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -200,13 +201,27 @@ class Target:
         }
         timeout = max(1, round(self.connect_timeout))
         if self.family == "postgresql":
-            entry["OPTIONS"] = {"connect_timeout": timeout, **self.dead_server_options()}
+            import psycopg
+
+            entry["OPTIONS"] = {
+                "connect_timeout": timeout,
+                # The policy overrides Django's client-side binding (harness.connection).
+                "server_side_binding": True,
+                "isolation_level": psycopg.IsolationLevel.READ_COMMITTED,
+                **self.postgresql_session_options(),
+                **self.dead_server_options(),
+            }
         elif self.family == "mysql":
             entry["OPTIONS"] = {
                 "connect_timeout": timeout,
                 "charset": "utf8mb4",
+                "init_command": connection_policy.MYSQL_TIME_ZONE,
+                "isolation_level": connection_policy.MYSQL_ISOLATION.lower(),
                 **self.dead_server_options(),
             }
+        elif self.family == "sqlite":
+            # Django turns foreign keys on itself; the LIKE pragma is the policy's.
+            entry["OPTIONS"] = {"init_command": connection_policy.SQLITE_PRAGMAS[0]}
         elif self.family == "mssql":
             # mssql-django's own fallbacks differ from the connection string's ('' host).
             entry["HOST"] = url.host or "localhost"
@@ -251,23 +266,36 @@ class Target:
         extra = _odbc_keywords(self.passthrough())
         return f"{text};{extra}" if extra else text
 
-    def dbapi_connect(self) -> Any:
-        """A new plain DB-API connection, as each ORM's own dialect would open it."""
+    def dbapi_connect(self, autocommit: bool = False) -> Any:
+        """A new plain DB-API connection with the family's connection policy applied
+        (harness.connection). Every backend's connections come from here, Django's aside,
+        whose settings `django_database()` makes the same. `autocommit=False` leaves the
+        driver's default transaction mode (what a SQLAlchemy Session expects); the floor asks
+        for autocommit and sends BEGIN/COMMIT itself where a scenario wants a transaction."""
         module = self.driver.load()
         url = self.url
         timeout = max(1, round(self.connect_timeout))
         if self.family == "sqlite":
-            return module.connect(url.database)
+            # Driver autocommit and explicit BEGIN (Django's way; SQLAlchemy's pysqlite recipe
+            # adds the BEGIN): Python's implicit BEGIN would skip reads (DESIGN.md).
+            conn = module.connect(url.database, isolation_level=None)
+            for pragma in connection_policy.SQLITE_PRAGMAS:
+                conn.execute(pragma)
+            return conn
         if self.family == "postgresql":
-            return module.connect(
+            conn = module.connect(
                 host=url.host or "localhost",
                 port=url.port or 5432,
                 user=url.username,
                 password=url.password,
                 dbname=url.database,
                 connect_timeout=timeout,
+                autocommit=autocommit,
+                **self.postgresql_session_options(),
                 **self.dead_server_options(),
             )
+            conn.isolation_level = module.IsolationLevel.READ_COMMITTED
+            return conn
         if self.family == "mysql":
             kwargs: dict[str, Any] = {
                 "host": url.host or "localhost",
@@ -276,13 +304,34 @@ class Target:
                 "database": url.database or "",
                 "connect_timeout": timeout,
                 "charset": "utf8mb4",
+                "init_command": connection_policy.MYSQL_TIME_ZONE,
+                "autocommit": autocommit,
                 **self.dead_server_options(),
             }
             if url.password:
                 kwargs["password"] = url.password
-            return module.connect(**kwargs)
+            conn = module.connect(**kwargs)
+            cursor = conn.cursor()
+            cursor.execute(
+                f"SET SESSION TRANSACTION ISOLATION LEVEL {connection_policy.MYSQL_ISOLATION}"
+            )
+            cursor.close()
+            return conn
         # pyodbc and mssql-python: `timeout` is the login timeout (SQL_ATTR_LOGIN_TIMEOUT).
-        return module.connect(self.odbc_connection_string(), timeout=timeout)
+        conn = module.connect(self.odbc_connection_string(), timeout=timeout)
+        if autocommit:
+            conn.autocommit = True
+        return conn
+
+    def postgresql_session_options(self) -> dict[str, Any]:
+        """psycopg connect() arguments of the PostgreSQL policy, shared with Django's OPTIONS:
+        UTC, READ COMMITTED as the session default (the floor's explicit BEGIN gets it too),
+        UTF8, and psycopg's own prepare threshold."""
+        return {
+            "options": "-c TimeZone=UTC -c default_transaction_isolation=read\\ committed",
+            "client_encoding": "UTF8",
+            "prepare_threshold": connection_policy.PG_PREPARE_THRESHOLD,
+        }
 
 
 def _odbc_value(value: str) -> str:

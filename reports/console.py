@@ -24,6 +24,7 @@ def render(result: RunResult, console: Console) -> None:
         for header in (
             "scenario",
             "backend",
+            "idiom",
             "median",
             "IQR",
             "rows/s",
@@ -33,7 +34,10 @@ def render(result: RunResult, console: Console) -> None:
             "verified",
         ):
             table.add_column(
-                header, justify="left" if header in ("scenario", "backend", "verified") else "right"
+                header,
+                justify="left"
+                if header in ("scenario", "backend", "idiom", "verified")
+                else "right",
             )
         for scenario, cells in groups.items():
             for i, cell in enumerate(cells):
@@ -42,6 +46,7 @@ def render(result: RunResult, console: Console) -> None:
                 table.add_row(
                     scenario if i == 0 else "",
                     fmt.SHORT_TITLES.get(cell.backend, cell.backend),
+                    fmt.idiom_title(cell),
                     fmt.seconds(cell.median_s),
                     fmt.seconds(cell.iqr_s),
                     fmt.rate(cell.rows_per_s),
@@ -52,20 +57,39 @@ def render(result: RunResult, console: Console) -> None:
                     end_section=i == len(cells) - 1,
                 )
         console.print(table)
+        if info.connection_settings:
+            unequal = fmt.settings_differences(info)
+            if unequal:
+                console.print("[bold red]connection settings differ:[/] " + "; ".join(unequal))
+            else:
+                console.print(
+                    "connection settings: read back from each backend's connection, equal "
+                    "(autocommit aside, which is each ORM's design); report.md lists them"
+                )
         verdicts = Table(title="SQLAlchemy / Django time, 95% interval", title_justify="left")
         verdicts.add_column("scenario")
+        verdicts.add_column("idiom")
         verdicts.add_column("ratio [95% CI]", justify="right")
         verdicts.add_column("verdict")
+        verdicts.add_column("what differs (traced)")
         for scenario in groups:
-            c = fmt.comparison(result, info.label, scenario, "orm")
-            if c is not None:
-                verdicts.add_row(scenario, fmt.ratio(c), c.verdict)
+            comparisons = fmt.orm_comparisons(result, info.label, scenario)
+            for i, c in enumerate(comparisons):
+                verdicts.add_row(
+                    scenario if i == 0 else "",
+                    fmt.IDIOM_TITLES.get(c.idiom, c.idiom),
+                    fmt.ratio(c),
+                    c.verdict,
+                    c.differs or "—",
+                    end_section=i == len(comparisons) - 1,
+                )
         if verdicts.row_count:
             console.print(verdicts)
     for info in result.databases:
         for cell in result.cells:
             if cell.database == info.label and not cell.verified:
                 console.print(
-                    f"[bold red]{cell.scenario}/{cell.backend} "
-                    f"{cell.verification.status}:[/] {cell.verification.reason}"
+                    f"[bold red]{cell.scenario}/{cell.backend} ({fmt.idiom_title(cell)}) "
+                    f"{cell.verification.status}:[/] {cell.verification.reason}",
+                    markup=True,
                 )

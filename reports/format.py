@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reports.model import Cell, Comparison, RunResult
+from reports.model import Cell, Comparison, DatabaseInfo, RunResult
 
 BACKEND_TITLES = {"sqlalchemy": "SQLAlchemy ORM", "django": "Django ORM", "dbapi": "raw DB-API"}
 SHORT_TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
@@ -51,22 +51,57 @@ def scenario_cells(result: RunResult, database: str) -> dict[str, list[Cell]]:
     return grouped
 
 
+IDIOM_TITLES = {"documented": "as documented", "equal": "equal work", "floor": "floor"}
+
+
 def comparison(
-    result: RunResult, database: str, scenario: str, kind: str, numerator: str | None = None
+    result: RunResult,
+    database: str,
+    scenario: str,
+    kind: str,
+    numerator: str | None = None,
+    idiom: str = "documented",
 ) -> Comparison | None:
     for c in result.comparisons:
-        if (c.database, c.scenario, c.kind) == (database, scenario, kind) and (
+        if (c.database, c.scenario, c.kind, c.idiom) == (database, scenario, kind, idiom) and (
             numerator is None or c.numerator == numerator
         ):
             return c
     return None
 
 
+def orm_comparisons(result: RunResult, database: str, scenario: str) -> list[Comparison]:
+    """SQLAlchemy against Django for one scenario, one per idiom, in run order."""
+    return [
+        c
+        for c in result.comparisons
+        if (c.database, c.scenario, c.kind) == (database, scenario, "orm")
+    ]
+
+
+def idiom_title(cell: Cell) -> str:
+    title = IDIOM_TITLES.get(cell.idiom, cell.idiom)
+    if cell.same_code_as:
+        return f"{title} (= {IDIOM_TITLES.get(cell.same_code_as, cell.same_code_as)})"
+    return title
+
+
 def floor_multiple(result: RunResult, cell: Cell) -> str:
-    c = comparison(result, cell.database, cell.scenario, "floor", cell.backend)
+    c = comparison(result, cell.database, cell.scenario, "floor", cell.backend, cell.idiom)
     if c is None or c.ratio is None:
         return "1x" if cell.backend == "dbapi" else "—"
     return f"{c.ratio:.2f}x"
+
+
+def settings_table(info: DatabaseInfo) -> tuple[list[str], list[list[str]]]:
+    """The connection settings read back from each backend: (backends, rows of setting and
+    one value per backend)."""
+    backends = list(info.connection_settings)
+    names = list(dict.fromkeys(n for values in info.connection_settings.values() for n in values))
+    rows = [
+        [name, *(info.connection_settings[b].get(name, "—") for b in backends)] for name in names
+    ]
+    return backends, rows
 
 
 def database_heading(result: RunResult, label: str) -> str:
@@ -79,3 +114,16 @@ def database_heading(result: RunResult, label: str) -> str:
     return (
         f"{info.family} {version}{edition} via {info.driver} {info.driver_version}: {label}{where}"
     )
+
+
+BY_DESIGN = ("autocommit",)  # differs between ORMs by design (harness.connection)
+
+
+def settings_differences(info: DatabaseInfo) -> list[str]:
+    """The settings (autocommit aside) whose values differ between backends, as lines."""
+    _backends, rows = settings_table(info)
+    return [
+        f"{name}: " + ", ".join(f"{b} {v}" for b, v in zip(_backends, values, strict=True))
+        for name, *values in rows
+        if name not in BY_DESIGN and len(set(values)) > 1
+    ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,16 @@ class TraceCounts:
     rows_fetched: int
     by_kind: dict[str, int]
     sql: list[SqlSample]  # the first few distinct statements, in the order first sent
+    transactions: int = 0  # as the server saw them (harness.trace.Tracer)
+    autocommit_statements: int = 0  # statements that were a transaction of their own
+    left_open: bool = False  # a transaction was still open when the operation returned
+    rows_written: dict[str, int] = field(default_factory=dict)  # INSERT/UPDATE/DELETE rows
+    select_rows: int = 0
+    narrowest_select: int | None = None  # fewest columns in a fetched SELECT row
+    update_columns: dict[str, int] = field(default_factory=dict)  # columns SET -> UPDATEs
+    noop_transaction_calls: int = 0  # commit()/rollback() calls the driver did not send
+    verification_statements: int = 0  # sent while the harness read the returned objects
+    write_transactions: int | None = None  # writing transactions the database counted
 
     @property
     def statements_per_operation(self) -> float:
@@ -51,11 +61,13 @@ class TraceCounts:
 class Verification:
     status: str  # "passed" | "failed" | "error"
     reason: str = ""
+    rounds_checked: int = 0  # timed rounds whose result and table state were verified
+    contract: str = ""  # the work contract the cell was held to ("" for as-documented cells)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One database x scenario x backend."""
+    """One database x scenario x backend x idiom."""
 
     database: str  # the database's label (never holds a password)
     scenario: str
@@ -69,6 +81,11 @@ class Cell:
     rows_per_s: float | None
     trace: TraceCounts | None
     verification: Verification
+    # "documented" (the ORM's tutorial idiom), "equal" (the contracted work) or "floor"
+    idiom: str = "documented"
+    # "documented": this equal-work cell runs the as-documented code, and shares its rounds
+    same_code_as: str | None = None
+    idiom_doc: str = ""  # the idiom's docstring: what it calls
 
     @property
     def verified(self) -> bool:
@@ -80,6 +97,7 @@ class Comparison:
     """A timing ratio between two backends on one scenario, from paired rounds.
 
     kind "orm": `numerator`/`denominator` are the two ORMs; kind "floor": an ORM over raw DB-API.
+    `idiom` is the ORM cells' idiom; `differs` says in one line how the two ORMs' work differs.
     """
 
     database: str
@@ -91,6 +109,8 @@ class Comparison:
     ci_low: float | None
     ci_high: float | None
     verdict: str
+    idiom: str = "documented"
+    differs: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +123,11 @@ class DatabaseInfo:
     driver_version: str = ""
     location: str | None = None  # where an embedded database lives
     error: str | None = None  # why this database did not run to the end
+    # The connection policy (harness.connection): setting, what every backend gets, and
+    # where an ORM's own default differs.
+    connection_policy: list[dict[str, str]] = field(default_factory=list)
+    # backend -> setting -> value, read back from each backend's own connection
+    connection_settings: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

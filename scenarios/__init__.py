@@ -7,10 +7,12 @@ contract (`backends.base.Backend`).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from scenarios.contract import WorkContract
 from scenarios.data import FILTER_PREFIX, Row, make_rows
 from scenarios.schema import NormalRow, digest, normal_mapping
 
@@ -26,12 +28,23 @@ class Tables(Protocol):
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What the database under test can do that changes a scenario's contract."""
+
+    bulk_batch_rows: int  # rows per multi-row INSERT in the equal-work idioms and the floor
+    insert_returning: bool  # one INSERT of many rows can return their ids
+
+
+@dataclass(frozen=True)
 class Work:
     """One prepared round: the operation's argument and what the database must hold after it."""
 
     argument: Any
     expected_table: tuple[int, str]  # digest of the table after the operation
     expected_result: list[NormalRow] | None = None  # what a read must return, id first
+    # The operation returns the rows it created: they must equal the table's, id first.
+    returns_created: bool = False
+    table_with_ids: list[NormalRow] = field(default_factory=list)  # filled in after a run
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,9 @@ class Scenario(ABC):
 
     name: ClassVar[str]
     destructive: ClassVar[bool]  # True: fresh state before every round
+    # Every row in the table after a run was written by that run: the database's own record
+    # of which transaction wrote each row (PostgreSQL's xmin) counts the run's transactions.
+    writes_every_row: ClassVar[bool] = False
 
     def __init__(self, rows: int, seed: int) -> None:
         self.rows = rows
@@ -62,10 +78,25 @@ class Scenario(ABC):
     def prepare(self, tables: Tables) -> Work: ...
 
     @abstractmethod
-    def run(self, backend: Backend, argument: Any) -> Any: ...
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        """The work one run must do (DESIGN.md, "Work contracts")."""
 
-    def verify(self, work: Work, table: tuple[int, str], result: list[NormalRow] | None) -> Outcome:
-        """Did the backend do exactly the work? Compare the table digest and any returned rows."""
+    def run(self, backend: Backend, argument: Any, idiom: str = "documented") -> Any:
+        return backend.idiom(self.name, idiom)(argument)
+
+    def verify(
+        self,
+        work: Work,
+        table: tuple[int, str],
+        result: list[NormalRow] | None,
+        created: list[NormalRow] | None = None,
+    ) -> Outcome:
+        """Did the backend do exactly the work? Compare the table digest and any returned rows
+        (`created`: the table's rows with their ids, for an operation that returns what it
+        created)."""
+        returned_created = work.returns_created and result is not None and created is not None
+        if returned_created and sorted(result) != sorted(created):
+            return Outcome("failed", "the objects it returned differ from the rows it created")
         if table != work.expected_table:
             count, _ = table
             expected_count, _ = work.expected_table
@@ -109,28 +140,39 @@ def with_id(pk: int, row: Row) -> NormalRow:
 
 @register
 class Create(Scenario):
-    """Insert n rows one at a time through ORM objects, each row committed in its own
-    transaction. Fresh empty table before every round."""
+    """Insert n rows one at a time through ORM objects, each row its own transaction (an
+    INSERT that commits itself is the least that meets it). Fresh empty table before every
+    round."""
 
     name = "create"
     destructive = True
+    writes_every_row = True
 
     def prepare(self, tables: Tables) -> Work:
         tables.reset()
         rows = make_rows(self.rows, self.seed)
         return Work(rows, table_of(rows))
 
-    def run(self, backend: Backend, argument: Any) -> Any:
-        return backend.create(argument)
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        n = self.rows
+        return WorkContract(
+            statements={"INSERT": n},
+            transactions=n,
+            autocommit=True,
+            rows_written={"INSERT": n},
+            write_transactions=n,
+        )
 
 
 @register
 class BulkCreate(Scenario):
-    """Insert n rows with the ORM's bulk API in one transaction. Fresh empty table before
-    every round."""
+    """Insert n rows with the ORM's bulk API in one transaction, in multi-row INSERTs; where
+    the database can return the new ids in bulk, the operation returns the n objects with
+    their ids. Fresh empty table before every round."""
 
     name = "bulk_create"
     destructive = True
+    writes_every_row = True
 
     def operations(self) -> int:
         return 1
@@ -138,10 +180,20 @@ class BulkCreate(Scenario):
     def prepare(self, tables: Tables) -> Work:
         tables.reset()
         rows = make_rows(self.rows, self.seed)
-        return Work(rows, table_of(rows))
+        return Work(rows, table_of(rows), returns_created=True)
 
-    def run(self, backend: Backend, argument: Any) -> Any:
-        return backend.bulk_create(argument)
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        n = self.rows
+        batches = math.ceil(n / capabilities.bulk_batch_rows)
+        return WorkContract(
+            statements={"INSERT": batches},
+            transactions=1,
+            autocommit=False,
+            rows_written={"INSERT": n},
+            returns_objects=capabilities.insert_returning,
+            write_transactions=1,
+            exact_statements=capabilities.insert_returning,
+        )
 
 
 class _ReadScenario(Scenario):
@@ -155,8 +207,9 @@ class _ReadScenario(Scenario):
 
 @register
 class Get(_ReadScenario):
-    """n primary-key lookups, each materialising one ORM object, all in one transaction.
-    The n rows are loaded once, untimed; keys are visited in a shuffled order."""
+    """n primary-key lookups, each materialising one ORM object with every column loaded, all
+    in one transaction. The n rows are loaded once, untimed; keys are visited in a shuffled
+    order."""
 
     name = "get"
 
@@ -169,14 +222,24 @@ class Get(_ReadScenario):
         random.Random(self.seed).shuffle(order)
         return Work(order, table_of(rows), [with_id(pk, by_id[pk]) for pk in order])
 
-    def run(self, backend: Backend, argument: Any) -> Any:
-        return backend.get(argument)
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        n = self.rows
+        return WorkContract(
+            statements={"SELECT": n},
+            transactions=1,
+            autocommit=False,
+            select_rows=n,
+            returns_objects=True,
+            write_transactions=0,
+        )
 
 
 @register
 class Filter(_ReadScenario):
-    """One query in one transaction: rows whose name starts with a prefix (about one in eight
-    of n), ordered by id, materialised as ORM objects. The n rows are loaded once, untimed."""
+    """One query, its own transaction: rows whose name starts with a prefix, case-sensitively
+    (about one in eight of n match; as many again differ only in letter case and must not),
+    ordered by id, materialised as ORM objects with every column loaded. The n rows are
+    loaded once, untimed."""
 
     name = "filter"
 
@@ -188,19 +251,30 @@ class Filter(_ReadScenario):
         matching = sorted(
             (pk, r) for pk, r in zip(ids, rows, strict=True) if r["name"].startswith(FILTER_PREFIX)
         )
+        self.matching = len(matching)
         return Work(FILTER_PREFIX, table_of(rows), [with_id(pk, r) for pk, r in matching])
 
-    def run(self, backend: Backend, argument: Any) -> Any:
-        return backend.filter(argument)
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        matching = getattr(self, "matching", None)
+        return WorkContract(
+            statements={"SELECT": 1},
+            transactions=1,
+            autocommit=True,
+            select_rows=matching,
+            returns_objects=True,
+            write_transactions=0,
+        )
 
 
 @register
 class Update(Scenario):
-    """n rows, one at a time: load the row, change its quantity, save; each row committed in
-    its own transaction (load and save in the same one). Fresh n rows before every round."""
+    """n rows, one at a time: load the row (every column), change its quantity, save only
+    that column; each row its own transaction, load and save in the same one. Fresh n rows
+    before every round."""
 
     name = "update"
     destructive = True
+    writes_every_row = True
 
     def prepare(self, tables: Tables) -> Work:
         tables.reset()
@@ -211,14 +285,23 @@ class Update(Scenario):
             [(pk, r["quantity"]) for pk, r in zip(ids, changed, strict=True)], table_of(changed)
         )
 
-    def run(self, backend: Backend, argument: Any) -> Any:
-        return backend.update(argument)
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        n = self.rows
+        return WorkContract(
+            statements={"SELECT": n, "UPDATE": n},
+            transactions=n,
+            autocommit=False,
+            rows_written={"UPDATE": n},
+            select_rows=n,
+            update_columns=1,
+            write_transactions=n,
+        )
 
 
 @register
 class Delete(Scenario):
-    """n rows deleted one at a time through the ORM (load, delete), each committed in its own
-    transaction. Fresh 2n rows before every round; every other row is deleted."""
+    """n rows deleted one at a time through the ORM (load every column, delete), each row its
+    own transaction. Fresh 2n rows before every round; every other row is deleted."""
 
     name = "delete"
     destructive = True
@@ -230,8 +313,16 @@ class Delete(Scenario):
         doomed = ids[0::2]
         return Work(doomed, table_of(rows[1::2]))
 
-    def run(self, backend: Backend, argument: Any) -> Any:
-        return backend.delete(argument)
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        n = self.rows
+        return WorkContract(
+            statements={"SELECT": n, "DELETE": n},
+            transactions=n,
+            autocommit=False,
+            rows_written={"DELETE": n},
+            select_rows=n,
+            write_transactions=n,
+        )
 
 
 def resolve(names: list[str] | None) -> list[type[Scenario]]:

@@ -29,11 +29,22 @@ OWNER_TABLE = "ormbench_owner"
 
 metadata = MetaData()
 
+MYSQL_NAME_COLLATION = "utf8mb4_bin"
+MSSQL_NAME_COLLATION = "Latin1_General_100_BIN2"
+CASE_SENSITIVE_NAME = (
+    String(100)
+    .with_variant(String(100, collation=MYSQL_NAME_COLLATION), "mysql", "mariadb")
+    .with_variant(String(100, collation=MSSQL_NAME_COLLATION), "mssql")
+)
+
 item_table = Table(
     ITEM_TABLE,
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False),
+    # Text compares case-sensitively on every database, as the scenarios define it (a
+    # case-sensitive prefix match): PostgreSQL's and SQLite's default collations already do;
+    # MySQL's and SQL Server's defaults ignore case, so the name column gets a binary one.
+    Column("name", CASE_SENSITIVE_NAME, nullable=False),
     Column("email", String(200), nullable=False, unique=True),
     Column("quantity", Integer, nullable=False),
     Column("price", Numeric(10, 2), nullable=False),

@@ -1,0 +1,179 @@
+"""The connection policy: one written set of session settings per database family, applied to
+every backend on that database, and read back from each backend's own connection so that the
+report shows they really are equal (DESIGN.md, fairness rules).
+
+Where an ORM's own default differs from the policy, `Setting.orm_default` says so: ormbench
+overrides it for every backend alike, and the report names the override instead of hiding it.
+Autocommit is the one setting that differs by design: it is how each ORM runs transactions
+(Django keeps the connection in autocommit and turns it off inside `atomic()`; a SQLAlchemy
+`Session` runs on a connection with autocommit off). Each scenario's work contract, not the
+connection, fixes the transactions a cell must use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# How many rows one multi-row INSERT carries in the equal-work bulk idioms and the floor, per
+# family. SQLite: Django 5.2 caps a batch at 999 parameters (166 rows of 6 columns); SQL
+# Server takes at most 2,100 parameters in one statement (SQLAlchemy stops at 2,099).
+BULK_BATCH_ROWS = {"sqlite": 166, "postgresql": 1000, "mysql": 1000, "mssql": 349}
+
+PG_ISOLATION = "read committed"
+MYSQL_ISOLATION = "REPEATABLE READ"
+MSSQL_ISOLATION = "READ COMMITTED"
+MYSQL_TIME_ZONE = "SET time_zone = '+00:00'"
+SQLITE_PRAGMAS = ("PRAGMA case_sensitive_like = ON", "PRAGMA foreign_keys = ON")
+PG_PREPARE_THRESHOLD = 5  # psycopg's default: a statement is prepared on its 6th run
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One line of a family's policy."""
+
+    name: str
+    policy: str  # what every backend gets
+    orm_default: str = ""  # where an ORM's own default differs, which and how
+
+
+POLICIES: dict[str, tuple[Setting, ...]] = {
+    "postgresql": (
+        Setting(
+            "parameter binding",
+            "server-side (psycopg's default cursor)",
+            "Django: client-side binding (ClientCursor) unless OPTIONS server_side_binding",
+        ),
+        Setting(
+            "statement preparation",
+            f"psycopg auto-prepare after {PG_PREPARE_THRESHOLD} runs (its default)",
+            "Django: none, as client-side binding cannot prepare",
+        ),
+        Setting("isolation level", "READ COMMITTED, set explicitly (the server's default)"),
+        Setting("session time zone", "UTC", "Django: settings.TIME_ZONE, America/Chicago"),
+        Setting("client encoding", "UTF8"),
+        Setting("autocommit", "per ORM design; the floor runs in autocommit"),
+    ),
+    "mysql": (
+        Setting(
+            "isolation level",
+            f"{MYSQL_ISOLATION}, set explicitly (the server's default)",
+            "Django: READ COMMITTED",
+        ),
+        Setting("session time zone", "UTC (+00:00)"),
+        Setting("charset", "utf8mb4"),
+        Setting(
+            "collation",
+            "connection: the server's for utf8mb4; name column: utf8mb4_bin "
+            "(case-sensitive, as the scenarios define text matching)",
+        ),
+        Setting("autocommit", "per ORM design; the floor runs in autocommit"),
+    ),
+    "sqlite": (
+        Setting(
+            "transactions",
+            "driver autocommit (isolation_level=None), explicit BEGIN: Django's way and "
+            "SQLAlchemy's documented pysqlite recipe",
+            "SQLAlchemy: Python's sqlite3 begins implicitly, and only before a write",
+        ),
+        Setting(
+            "LIKE",
+            "case-sensitive (PRAGMA case_sensitive_like = ON)",
+            "both ORMs: case-insensitive for ASCII",
+        ),
+        Setting("foreign keys", "ON", "SQLAlchemy: OFF (Django turns it on)"),
+        Setting("time zone", "none in SQLite; Django TIME_ZONE=UTC, naive datetimes"),
+    ),
+    "mssql": (
+        Setting("isolation level", f"{MSSQL_ISOLATION} (the server's default)"),
+        Setting("collation", "name column: Latin1_General_100_BIN2 (case-sensitive)"),
+        Setting("batches", "pyodbc fast_executemany for the floor's executemany"),
+        Setting("autocommit", "per ORM design; the floor runs in autocommit"),
+    ),
+}
+
+# Settings that legitimately differ between backends (how each ORM runs transactions).
+BY_DESIGN = frozenset({"autocommit"})
+
+
+def read_settings(family: str, connection: Any) -> dict[str, str]:
+    """The session settings of one bare DB-API connection, read from the driver and the server
+    (untimed). Leaves the connection as it found it: no transaction left open."""
+    if family == "postgresql":
+        return _read_postgresql(connection)
+    if family == "mysql":
+        return _read_mysql(connection)
+    if family == "sqlite":
+        return _read_sqlite(connection)
+    return {"autocommit": str(getattr(connection, "autocommit", "unknown"))}
+
+
+def _read_postgresql(conn: Any) -> dict[str, str]:
+    import psycopg
+
+    was_idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    cursor = conn.cursor()
+    values = {}
+    for name, sql in (
+        ("session time zone", "SHOW TimeZone"),
+        ("isolation level", "SHOW default_transaction_isolation"),
+        ("client encoding", "SHOW client_encoding"),
+    ):
+        cursor.execute(sql)
+        values[name] = str(cursor.fetchone()[0])
+    cursor.close()
+    if was_idle and not conn.autocommit:
+        conn.rollback()
+    factory = conn.cursor_factory
+    values["parameter binding"] = (
+        "client-side" if issubclass(factory, psycopg.ClientCursor) else "server-side"
+    )
+    values["statement preparation"] = (
+        "none (client-side binding)"
+        if values["parameter binding"] == "client-side"
+        else f"prepare_threshold={conn.prepare_threshold}"
+    )
+    level = conn.isolation_level
+    values["driver isolation level"] = level.name if level is not None else "server default"
+    values["autocommit"] = "on" if conn.autocommit else "off"
+    return values
+
+
+def _read_mysql(conn: Any) -> dict[str, str]:
+    cursor = conn.cursor()
+    cursor.execute(
+        "SELECT @@session.time_zone, @@session.tx_isolation, @@character_set_connection, "
+        "@@collation_connection, @@session.sql_mode"
+    )
+    time_zone, isolation, charset, collation, sql_mode = cursor.fetchone()
+    cursor.close()
+    return {
+        "session time zone": str(time_zone),
+        "isolation level": str(isolation),
+        "charset": str(charset),
+        "collation": str(collation),
+        "sql_mode": str(sql_mode),
+        "autocommit": "on" if conn.get_autocommit() else "off",
+    }
+
+
+def _read_sqlite(conn: Any) -> dict[str, str]:
+    was_in_transaction = conn.in_transaction
+    cursor = conn.cursor()
+    cursor.execute("SELECT 'a' LIKE 'A'")
+    case_insensitive = cursor.fetchone()[0]
+    cursor.execute("PRAGMA foreign_keys")
+    foreign_keys = cursor.fetchone()[0]
+    cursor.execute("PRAGMA journal_mode")
+    journal = cursor.fetchone()[0]
+    cursor.close()
+    if conn.in_transaction and not was_in_transaction:
+        conn.rollback()
+    return {
+        "transactions": "driver autocommit, explicit BEGIN"
+        if conn.isolation_level is None
+        else f"implicit BEGIN before writes (isolation_level={conn.isolation_level!r})",
+        "LIKE": "case-insensitive" if case_insensitive else "case-sensitive",
+        "foreign keys": "ON" if foreign_keys else "OFF",
+        "journal mode": str(journal),
+    }

@@ -1,0 +1,101 @@
+"""Work contracts: the work one run of a scenario must do, stated so that a trace can be held
+to it. An equal-work cell, and the floor, pass only when their trace meets the contract; an
+as-documented cell is held to the results only, and the report says how its work differs.
+
+Transactions are counted as the server sees them (harness.trace.Tracer). Transaction-control
+commands are allowed as each driver and ORM must send them around an explicit transaction: its
+start (BEGIN, or mysqlclient's SET autocommit=0 under Django's atomic()), its end, and the
+return to autocommit, so at most three per explicit transaction; plus two per run for a
+session's set-up and release. A contract that wants statements to commit themselves allows no
+explicit transaction at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TRANSACTION_CONTROL_PER_TRANSACTION = 3
+TRANSACTION_CONTROL_PER_RUN = 2
+WRITE_KINDS = ("INSERT", "UPDATE", "DELETE")
+
+
+@dataclass(frozen=True)
+class WorkContract:
+    """Counts are per run of the operation (n operations for per-row scenarios)."""
+
+    statements: dict[str, int]  # by kind (SELECT, INSERT, UPDATE, DELETE), exact
+    transactions: int  # transactions that hold the statements
+    autocommit: bool  # True: each statement its own transaction, no BEGIN or COMMIT
+    rows_written: dict[str, int] = field(default_factory=dict)  # by kind, exact
+    select_rows: int | None = 0  # rows fetched by SELECTs; None: not fixed
+    full_rows: bool = True  # every fetched SELECT row holds every column
+    update_columns: int | None = None  # columns each UPDATE sets
+    returns_objects: bool = False  # the operation returns its objects, fully loaded
+    write_transactions: int | None = None  # transactions that wrote, seen by the database
+    exact_statements: bool = True  # False: at most `statements` (a driver may batch more)
+    columns: int = 7  # columns of a full row
+
+    def describe(self) -> str:
+        """One line for the report."""
+        kinds = ", ".join(f"{n} {k}" for k, n in self.statements.items())
+        parts = [
+            f"{kinds}{'' if self.exact_statements else ' at most'}",
+            f"{self.transactions} transaction{'s' if self.transactions != 1 else ''}"
+            + (" (each statement commits itself)" if self.autocommit else " (BEGIN … COMMIT)"),
+        ]
+        if self.select_rows:
+            parts.append(f"{self.select_rows} rows fetched with every column")
+        if self.update_columns is not None:
+            parts.append(f"each UPDATE sets {self.update_columns} column")
+        if self.returns_objects:
+            parts.append("returns the objects, fully loaded")
+        return "; ".join(parts)
+
+    def breaches(self, trace: Any) -> list[str]:
+        """What the trace (reports.model.TraceCounts) does that the contract does not allow."""
+        found: list[str] = []
+        sent = {k: v for k, v in trace.by_kind.items() if k in ("SELECT", *WRITE_KINDS)}
+        for kind in sorted(set(sent) | set(self.statements)):
+            want, got = self.statements.get(kind, 0), sent.get(kind, 0)
+            if got != want and (self.exact_statements or got > want or got == 0):
+                found.append(f"{got} {kind} statements, the contract has {want}")
+        if trace.transactions != self.transactions:
+            found.append(f"{trace.transactions} transactions, the contract has {self.transactions}")
+        explicit = trace.transactions - trace.autocommit_statements
+        if self.autocommit and explicit:
+            found.append(f"{explicit} explicit transactions where each statement commits itself")
+        if not self.autocommit and trace.autocommit_statements:
+            found.append(
+                f"{trace.autocommit_statements} statements outside the contract's transactions"
+            )
+        allowed = TRANSACTION_CONTROL_PER_RUN + (
+            0 if self.autocommit else TRANSACTION_CONTROL_PER_TRANSACTION * self.transactions
+        )
+        if trace.transaction_control > allowed:
+            found.append(
+                f"{trace.transaction_control} transaction-control commands, at most {allowed}"
+            )
+        if trace.left_open:
+            found.append("left a transaction open at the end of the operation")
+        for kind in WRITE_KINDS:
+            want, got = self.rows_written.get(kind, 0), trace.rows_written.get(kind, 0)
+            if got != want:
+                found.append(f"{kind} wrote {got} rows, the contract has {want}")
+        if self.select_rows is not None and trace.select_rows != self.select_rows:
+            found.append(f"fetched {trace.select_rows} rows, the contract has {self.select_rows}")
+        narrowest = trace.narrowest_select
+        if self.full_rows and narrowest is not None and narrowest < self.columns:
+            found.append(f"loaded {narrowest} of {self.columns} columns of a row")
+        if self.update_columns is not None:
+            wider = {c: n for c, n in trace.update_columns.items() if int(c) != self.update_columns}
+            if wider:
+                columns = max(int(c) for c in wider)
+                found.append(
+                    f"an UPDATE sets {columns} columns, the contract has {self.update_columns}"
+                )
+        if trace.verification_statements:
+            found.append(
+                f"reading the returned objects sent {trace.verification_statements} statements"
+            )
+        return found
