@@ -88,6 +88,11 @@ class Backend(ABC):
     def connection_settings(self) -> dict[str, str]:
         """The session settings of this backend's connection, read back (untimed)."""
 
+    def session_counters(self) -> dict[str, int] | None:
+        """The server's per-session statement counters of this backend's connection(s), summed
+        (untimed; None where the server keeps none: harness.connection)."""
+        return None
+
     @contextmanager
     def statements_forbidden(self) -> Iterator[None]:
         """While inside, any statement this backend sends raises StatementWhileVerifying

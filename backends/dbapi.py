@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.base import Backend, RowData
-from harness.connection import BULK_BATCH_ROWS, read_settings
+from harness.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
 from harness.targets import Target
 from harness.trace import TracedConnection, Tracer
 from scenarios.schema import ALL_COLUMNS, DATA_COLUMNS, ITEM_TABLE, NormalRow, normal_row
@@ -78,6 +78,9 @@ class DbApi(Backend):
 
     def connection_settings(self) -> dict[str, str]:
         return read_settings(self.target.family, self.bare)
+
+    def session_counters(self) -> dict[str, int] | None:
+        return read_session_counters(self.target.family, self.bare)
 
     def create(self, rows: Sequence[RowData]) -> None:
         """`cursor.execute(INSERT ...)` per row in autocommit, the new id from `lastrowid`

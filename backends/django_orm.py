@@ -12,7 +12,7 @@ import django
 from django.conf import settings
 
 from backends.base import Backend, RowData, StatementWhileVerifying
-from harness.connection import BULK_BATCH_ROWS, read_settings
+from harness.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
 from harness.errors import ConfigurationError
 from harness.targets import Target
 from harness.trace import TracedConnection, Tracer
@@ -77,6 +77,9 @@ class DjangoOrm(Backend):
 
     def connection_settings(self) -> dict[str, str]:
         return read_settings(self.target.family, self._bare)
+
+    def session_counters(self) -> dict[str, int] | None:
+        return read_session_counters(self.target.family, self._bare)
 
     @contextmanager
     def statements_forbidden(self) -> Iterator[None]:

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from backends import BACKENDS, load_backend
+from backends.base import IDIOM_TITLES, IDIOMS, OPERATIONS
 from harness.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -160,6 +161,15 @@ def cli() -> None:
     help="Untimed warm-up rounds per backend.",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed for generated data.")
+@click.option(
+    "--idiom",
+    type=click.Choice(["both", "documented", "equal"]),
+    default="both",
+    show_default=True,
+    help="Which ORM idioms to measure: 'documented' (each ORM's tutorial idiom with its "
+    "defaults), 'equal' (the scenario's contracted work, the same as the other ORM and the "
+    "floor), or both, each with its own verdict.",
+)
 @_OUTPUT_OPTION
 @_CONNECT_TIMEOUT_OPTION
 @_SUMMARY_OPTION
@@ -172,6 +182,7 @@ def run(
     rounds: int,
     warmup: int,
     seed: int,
+    idiom: str,
     output: Path,
     connect_timeout: float,
     summary: Path | None,
@@ -196,6 +207,7 @@ def run(
         rounds=rounds,
         warmup=warmup,
         seed=seed,
+        idioms=IDIOMS if idiom == "both" else (idiom,),
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if embedded and targets[0].location and not quiet:
@@ -317,9 +329,12 @@ def list_command() -> None:
         cls = load_backend(name)
         doc = " ".join((cls.__doc__ or "").split())
         out.print(f"  [cyan]{name}[/] ({cls.title}): {doc}")
-        for op in ("create", "bulk_create", "get", "filter", "update", "delete"):
-            op_doc = " ".join((getattr(cls, op).__doc__ or "").split())
-            out.print(f"      {op}: {op_doc}")
+        for op in OPERATIONS:
+            for idiom in (IDIOMS[0],) if cls.is_floor else IDIOMS:
+                if not cls.has_own_idiom(op, idiom):
+                    continue
+                label = op if cls.is_floor else f"{op}, {IDIOM_TITLES[idiom]}"
+                out.print(f"      {label}: {cls.idiom_doc(op, idiom)}")
 
 
 def main(argv: list[str] | None = None) -> None:

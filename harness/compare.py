@@ -61,11 +61,12 @@ _DATABASE_FACTS = ("family", "server_version", "edition", "driver", "driver_vers
 
 @dataclass(frozen=True)
 class CellChange:
-    """One database x scenario x backend, baseline against current."""
+    """One database x scenario x backend x idiom, baseline against current."""
 
     database: str
     scenario: str
     backend: str
+    idiom: str  # "documented", "equal" or "floor" (reports.model.Cell.idiom)
     status: str
     baseline_median_s: float | None = None
     current_median_s: float | None = None
@@ -163,7 +164,7 @@ def compare(
 
 
 def judge(
-    key: tuple[str, str, str],
+    key: tuple[str, str, str, str],
     before: Cell,
     after: Cell,
     threshold: float,
@@ -244,11 +245,11 @@ def _per_round(cell: Cell, floor: Cell) -> list[float]:
 
 
 def _floors(
-    key: tuple[str, str, str],
-    before: dict[tuple[str, str, str], Cell],
-    after: dict[tuple[str, str, str], Cell],
+    key: tuple[str, str, str, str],
+    before: dict[tuple[str, str, str, str], Cell],
+    after: dict[tuple[str, str, str, str], Cell],
 ) -> tuple[Cell, Cell] | None:
-    floor_key = (key[0], key[1], FLOOR)
+    floor_key = (key[0], key[1], FLOOR, "floor")
     pair = before.get(floor_key), after.get(floor_key)
     if pair[0] is None or pair[1] is None:
         return None
@@ -272,8 +273,8 @@ def _database_keys(result: RunResult) -> dict[str, str]:
     return keys
 
 
-def _key(cell: Cell, keys: dict[str, str]) -> tuple[str, str, str]:
-    return keys.get(cell.database, cell.database), cell.scenario, cell.backend
+def _key(cell: Cell, keys: dict[str, str]) -> tuple[str, str, str, str]:
+    return keys.get(cell.database, cell.database), cell.scenario, cell.backend, cell.idiom
 
 
 def _database_notes(
@@ -337,7 +338,7 @@ def _with(change: CellChange, status: str, reason: str) -> CellChange:
     return replace(change, status=status, reason=reason)
 
 
-def _seed(key: tuple[str, str, str]) -> int:
+def _seed(key: tuple[str, str, str, str]) -> int:
     # A fixed seed per cell: the same two files always give the same intervals.
     return zlib.crc32("/".join(key).encode())
 

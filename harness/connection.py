@@ -177,3 +177,30 @@ def _read_sqlite(conn: Any) -> dict[str, str]:
         "foreign keys": "ON" if foreign_keys else "OFF",
         "journal mode": str(journal),
     }
+
+
+# Per-session statement counters of MySQL/MariaDB, read around each run from the backend's own
+# connection(s): the same code must move them the same way in every timed round as in the
+# traced run.
+MYSQL_COUNTERS = (
+    "Com_begin",
+    "Com_commit",
+    "Com_delete",
+    "Com_insert",
+    "Com_rollback",
+    "Com_select",
+    "Com_update",
+)
+
+
+def read_session_counters(family: str, connection: Any) -> dict[str, int] | None:
+    """The session's statement counters (MySQL/MariaDB), or None where the server keeps none
+    per session that are cheap to read."""
+    if family != "mysql":
+        return None
+    cursor = connection.cursor()
+    names = ", ".join(f"'{n}'" for n in MYSQL_COUNTERS)
+    cursor.execute(f"SHOW SESSION STATUS WHERE Variable_name IN ({names})")
+    counters = {str(name): int(value) for name, value in cursor.fetchall()}
+    cursor.close()
+    return counters

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from backends import FLOOR
 from harness.errors import ConfigurationError
 from harness.stats import iqr, median
 from harness.verdicts import build_comparisons
@@ -143,6 +144,7 @@ def _cell(bench: dict[str, Any]) -> Cell:
         rows_per_s=rows / mid if mid and math.isfinite(mid) else None,
         trace=_build(TraceCounts, trace) if trace else None,
         verification=Verification(str(verification["status"]), str(verification.get("reason", ""))),
+        idiom="floor" if str(info["backend"]) == FLOOR else "documented",
     )
 
 

@@ -152,6 +152,15 @@ class RoundCheck:
 
     outcome: Outcome
     write_transactions: int | None = None
+    statements: dict[str, int] | None = None  # the server's per-session counters, moved
+
+
+def counters_moved(
+    before: dict[str, int] | None, after: dict[str, int] | None
+) -> dict[str, int] | None:
+    if before is None or after is None:
+        return None
+    return {k: after.get(k, 0) - v for k, v in before.items() if after.get(k, 0) != v}
 
 
 def check_run(
@@ -202,14 +211,17 @@ def trace_unit(
     except Exception as exc:
         return None, Outcome("error", _describe(exc, target)), None
     try:
+        before = backend.session_counters()
         backend.begin_round()
         tracer.reset()  # count the operation, not the connection's set-up
         counter = db.write_counter()
         result = scenario.run(backend, work.argument, unit.run_idiom)
         counts = _trace_counts(tracer, scenario.operations())
         backend.end_round()
+        moved = counters_moved(before, backend.session_counters())
         during = tracer.statements + tracer.transaction_control
         check = check_run(scenario, work, backend, result, db, counter)
+        check.statements = moved
         sent_while_reading = tracer.statements + tracer.transaction_control - during
         counts = replace(
             counts,
@@ -247,6 +259,10 @@ def trace_and_verify(
     return trace, outcome
 
 
+def _counts(counters: dict[str, int]) -> str:
+    return ", ".join(f"{v} {k.removeprefix('Com_')}" for k, v in sorted(counters.items())) or "none"
+
+
 def _describe(exc: BaseException, target: Target) -> str:
     return redact(f"{type(exc).__name__}: {' '.join(str(exc).split())}", target)[:400]
 
@@ -267,6 +283,7 @@ def run_scenario(
     timings: dict[Unit, list[float]] = {u: [] for u in units}
     broken: dict[Unit, Outcome] = {}
     seen_writes: dict[Unit, set[int]] = {u: set() for u in units}
+    seen_statements: dict[Unit, list[tuple[int, dict[str, int]]]] = {u: [] for u in units}
     checked: dict[Unit, int] = {u: 0 for u in units}
     error: str | None = None
     total = plan.warmup + plan.rounds
@@ -281,11 +298,15 @@ def run_scenario(
                 backend = backends[unit.backend]
                 counter = db.write_counter()
                 try:
+                    before = backend.session_counters()
                     elapsed, result = timed_call(backend, scenario, work.argument, unit.run_idiom)
+                    moved = counters_moved(before, backend.session_counters())
                 except Exception as exc:  # this backend broke: its cells say why, others go on
                     broken[unit] = Outcome("error", _describe(exc, target))
                     continue
                 check = check_run(scenario, work, backend, result, db, counter)
+                if moved is not None:
+                    seen_statements[unit].append((index + 1, moved))
                 if check.outcome.status != "passed":
                     broken[unit] = Outcome(
                         check.outcome.status, f"round {index + 1}: {check.outcome.reason}"
@@ -320,6 +341,16 @@ def run_scenario(
                     f"{sorted(odd)[0]} writing transactions in a timed round, "
                     f"{traced_writes} in the traced one",
                 )
+            traced_statements = check.statements
+            for round_number, moved in seen_statements[unit]:
+                if traced_statements is not None and moved != traced_statements:
+                    outcome = Outcome(
+                        "failed",
+                        f"timed round {round_number} did other work than the traced run: the "
+                        f"server counted {_counts(moved)} on the session, "
+                        f"{_counts(traced_statements)} in the traced run",
+                    )
+                    break
         traced[unit] = (trace, outcome)
     contract_text = scenario.contract(capabilities).describe() if error is None else ""
     cells = []

@@ -95,7 +95,8 @@ def render_console(result: CompareResult, console: Console) -> None:
         table.add_row(
             *([c.database if c.database != last_db else ""] if several else []),
             c.scenario,
-            fmt.SHORT_TITLES.get(c.backend, c.backend),
+            fmt.SHORT_TITLES.get(c.backend, c.backend)
+            + ("" if c.idiom in ("documented", "floor") else f" ({fmt.IDIOM_TITLES[c.idiom]})"),
             fmt.seconds(c.baseline_median_s),
             fmt.seconds(c.current_median_s),
             change(c),

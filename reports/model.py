@@ -158,6 +158,11 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        for cell in data.get("cells", []):
+            # schema_version 1 had one idiom per ORM (today's "documented") and the floor.
+            cell.setdefault("idiom", "floor" if cell.get("backend") == "dbapi" else "documented")
+        for comparison in data.get("comparisons", []):
+            comparison.setdefault("idiom", "documented")
         return _build(cls, data)
 
     @classmethod

@@ -34,7 +34,7 @@ def test_default_run_covers_every_scenario_and_backend_all_verified(default_run)
 
 def test_results_json_has_the_documented_fields(default_run) -> None:
     _, data, _ = default_run
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     for key in ("python", "sqlalchemy", "django", "platform"):
         assert data["environment"][key]
     (database,) = data["databases"]
@@ -50,8 +50,11 @@ def test_results_json_has_the_documented_fields(default_run) -> None:
         "rounds_s",
         "trace",
         "verification",
+        "idiom",
     ):
         assert key in cell
+    assert cell["verification"]["rounds_checked"] == 7  # every warm-up and timed round
+    assert database["connection_settings"] and database["connection_policy"]
     assert len(cell["rounds_s"]) == 6 and cell["median_s"] > 0
     assert cell["trace"]["statements"] > 0 and cell["trace"]["sql"]
     kinds = {(c["scenario"], c["kind"]) for c in data["comparisons"]}
@@ -75,7 +78,10 @@ def test_markdown_report_shows_timings_sql_and_verdicts(default_run) -> None:
     report = (folder / "ormbench-report/report.md").read_text()
     for scenario in SCENARIOS:
         assert f"### {scenario}" in report
-    assert "SQLAlchemy / Django:" in report
+    assert "SQLAlchemy / Django, as documented:" in report
+    assert "SQLAlchemy / Django, equal work:" in report
+    assert "Work contract" in report
+    assert "### Connection settings" in report
     assert "INSERT INTO ormbench_item" in report  # the SQL each backend sent
     assert "RAM-backed" in report or "on disk" in report
     assert "all cells passed" in report
@@ -98,5 +104,6 @@ def test_list_shows_scenarios_and_backends_with_their_docstrings(cli) -> None:
     assert result.code == 0
     for name in SCENARIOS + BACKENDS:
         assert name in result.stdout
-    assert "each row committed in its own transaction" in result.stdout
+    assert "each row its own transaction" in result.stdout
+    assert "save(update_fields=" in result.stdout  # Django's equal-work update
     assert "Session.execute(insert(Item), rows)" in result.stdout

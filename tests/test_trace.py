@@ -54,6 +54,26 @@ def test_statement_kind(sql: str, kind: str) -> None:
     assert statement_kind(sql) == kind
 
 
+def test_proxy_counts_transactions_as_the_server_sees_them(tmp_path: Path) -> None:
+    tracer = Tracer()
+    conn = TracedConnection(sqlite3.connect(tmp_path / "t.db", isolation_level=None), tracer)
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (x INTEGER)")  # autocommit: a transaction of its own
+    cur.execute("INSERT INTO t VALUES (1)")  # another
+    cur.execute("BEGIN")
+    cur.execute("INSERT INTO t VALUES (2)")
+    cur.execute("UPDATE t SET x = 3 WHERE x = 2")
+    conn.commit()  # ends the explicit transaction: sent
+    conn.commit()  # nothing open: sqlite3 sends nothing
+    assert tracer.transactions == 3
+    assert tracer.autocommit_statements == 2
+    assert tracer.transaction_control == 2  # BEGIN and the first COMMIT
+    assert tracer.noop_transaction_calls == 1
+    assert tracer.rows_written == {"INSERT": 2, "UPDATE": 1}
+    assert tracer.update_columns == {1: 1}
+    assert not tracer.in_transaction
+
+
 @pytest.fixture(scope="module")
 def traced_run(tmp_path_factory) -> dict[tuple[str, str], dict]:
     from conftest import run_cli
@@ -74,44 +94,62 @@ def traced_run(tmp_path_factory) -> dict[tuple[str, str], dict]:
     )
     assert result.code == 0, result.stderr
     data = json.loads((folder / "out/results.json").read_text())
-    return {(c["scenario"], c["backend"]): c["trace"] for c in data["cells"]}
+    # (scenario, backend) is the as-documented idiom (the floor's one idiom for dbapi);
+    # (scenario, backend, "equal") the equal-work one.
+    traces: dict[tuple[str, ...], dict] = {}
+    for c in data["cells"]:
+        key = (c["scenario"], c["backend"])
+        traces[key if c["idiom"] in ("documented", "floor") else (*key, c["idiom"])] = c["trace"]
+    return traces
 
 
 @pytest.mark.parametrize("backend", ["sqlalchemy", "django", "dbapi"])
 def test_per_object_create_sends_one_insert_per_row(traced_run, backend: str) -> None:
     trace = traced_run[("create", backend)]
-    assert trace["by_kind"] == {"INSERT": ROWS}
+    assert trace["by_kind"]["INSERT"] == ROWS
     assert trace["statements"] == ROWS
+    assert trace["transactions"] == ROWS
 
 
-def test_sqlalchemy_commits_every_row_and_returns_the_connection_to_its_pool(traced_run) -> None:
+def test_sqlalchemy_documented_create_is_an_explicit_transaction_per_row(traced_run) -> None:
     trace = traced_run[("create", "sqlalchemy")]
+    assert trace["by_kind"]["BEGIN"] == ROWS  # SQLAlchemy's pysqlite recipe sends BEGIN
     assert trace["commits"] == ROWS
-    # The pool resets each connection it gets back with a DB-API rollback().
-    assert trace["rollbacks"] == ROWS
+    assert trace["transaction_control"] == 2 * ROWS
+    assert trace["autocommit_statements"] == 0
+    # Its equal-work idiom lets each INSERT commit itself, as Django does.
+    equal = traced_run[("create", "sqlalchemy", "equal")]
+    assert equal["transaction_control"] == 0
+    assert equal["autocommit_statements"] == ROWS
 
 
 def test_django_autocommit_create_sends_no_transaction_control(traced_run) -> None:
     trace = traced_run[("create", "django")]
     assert trace["transaction_control"] == 0
+    assert trace["autocommit_statements"] == ROWS
     assert trace["rows_fetched"] == ROWS  # INSERT ... RETURNING the new id
 
 
 def test_bulk_create_sends_one_statement_per_batch(traced_run) -> None:
     sqlalchemy = traced_run[("bulk_create", "sqlalchemy")]
     assert sqlalchemy["statements"] == 1 and sqlalchemy["rows_sent"] == ROWS  # one executemany
+    assert sqlalchemy["rows_fetched"] == 0  # as documented: no objects, no ids
+    batches = math.ceil(ROWS / DJANGO_SQLITE_BATCH)
     django = traced_run[("bulk_create", "django")]
-    assert django["by_kind"]["INSERT"] == math.ceil(ROWS / DJANGO_SQLITE_BATCH)
+    assert django["by_kind"]["INSERT"] == batches
     assert django["commits"] == 1  # inside one atomic() block
-    dbapi = traced_run[("bulk_create", "dbapi")]
-    assert dbapi["statements"] == 1 and dbapi["rows_sent"] == ROWS
+    for key in (("bulk_create", "sqlalchemy", "equal"), ("bulk_create", "dbapi")):
+        trace = traced_run[key]
+        assert trace["by_kind"]["INSERT"] == batches, key
+        assert trace["rows_fetched"] == ROWS, key  # the new ids, RETURNING
 
 
 @pytest.mark.parametrize("backend", ["sqlalchemy", "django", "dbapi"])
 def test_reads_send_one_select_per_lookup_and_one_for_the_filter(traced_run, backend) -> None:
     assert traced_run[("get", backend)]["by_kind"]["SELECT"] == ROWS
     assert traced_run[("filter", backend)]["by_kind"]["SELECT"] == 1
-    assert traced_run[("get", backend)]["commits"] == 1
+    assert traced_run[("get", backend)]["transactions"] == 1
+    assert traced_run[("get", backend)]["narrowest_select"] == 7  # every column loaded
 
 
 @pytest.mark.parametrize("backend", ["sqlalchemy", "django", "dbapi"])
@@ -120,7 +158,8 @@ def test_load_then_write_per_row(traced_run, backend: str, scenario: str, write:
     trace = traced_run[(scenario, backend)]
     assert trace["by_kind"]["SELECT"] == ROWS
     assert trace["by_kind"][write] == ROWS
-    assert trace["commits"] == ROWS
+    assert trace["transactions"] == ROWS
+    assert trace["rows_written"] == {write: ROWS}
 
 
 def test_sql_text_is_kept(traced_run) -> None:

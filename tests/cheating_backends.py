@@ -1,0 +1,57 @@
+"""Test-only backends that do less work than the scenario demands while returning the right
+rows and leaving the right table state, to prove that the work contracts and the per-round
+checks catch them. They stand in for real ones by name
+(`--backends cheating_backends:OneCommitDjango`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import load_only
+
+from backends.base import RowData
+from backends.django_orm import DjangoOrm
+from backends.sqlalchemy_orm import Item, SqlAlchemyOrm
+
+
+class OneCommitDjango(DjangoOrm):
+    """Django whose per-row create commits once for all rows."""
+
+    def create(self, rows: Sequence[RowData]) -> None:
+        with self.atomic():
+            for row in rows:
+                self.Item.objects.create(**row)
+
+
+class IdOnlySqlAlchemy(SqlAlchemyOrm):
+    """SQLAlchemy whose lookups load only the id column (the rest deferred)."""
+
+    def get(self, ids: Sequence[int]) -> list[Any]:
+        session = self.session
+        objects = [session.get(Item, pk, options=[load_only(Item.id)]) for pk in ids]
+        session.close()
+        return objects
+
+
+class SetBasedUpdateDjango(DjangoOrm):
+    """Django that updates every row with one set-based UPDATE instead of n loads and saves."""
+
+    def update_equal(self, changes: Sequence[tuple[int, int]]) -> None:
+        from django.db.models import Case, Value, When
+
+        whens = [When(pk=pk, then=Value(quantity)) for pk, quantity in changes]
+        self.Item.objects.filter(pk__in=[pk for pk, _ in changes]).update(quantity=Case(*whens))
+
+
+class TimedOnlyCheatDjango(DjangoOrm):
+    """Django that creates honestly when traced, and in one transaction when not: less work
+    only in the timed rounds."""
+
+    def create(self, rows: Sequence[RowData]) -> None:
+        if self.tracer is not None:
+            super().create(rows)
+            return
+        with self.atomic():
+            for row in rows:
+                self.Item.objects.create(**row)
