@@ -249,8 +249,13 @@ def _floors(
     before: dict[tuple[str, str, str, str], Cell],
     after: dict[tuple[str, str, str, str], Cell],
 ) -> tuple[Cell, Cell] | None:
-    floor_key = (key[0], key[1], FLOOR, "floor")
-    pair = before.get(floor_key), after.get(floor_key)
+    def floor_of(cells: dict[tuple[str, str, str, str], Cell]) -> Cell | None:
+        # The floor has one idiom ("floor"); whatever it is called, it is the floor.
+        return next(
+            (c for k, c in cells.items() if (k[0], k[1], k[2]) == (key[0], key[1], FLOOR)), None
+        )
+
+    pair = floor_of(before), floor_of(after)
     if pair[0] is None or pair[1] is None:
         return None
     if not (pair[0].verified and pair[1].verified and pair[0].rounds_s and pair[1].rounds_s):
