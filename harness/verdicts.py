@@ -125,7 +125,14 @@ def what_differs(a: Cell, b: Cell) -> str:
 
         def shape(t: TraceCounts) -> str:
             explicit = t.transactions - t.autocommit_statements
-            return f"{explicit} explicit + {t.autocommit_statements} autocommit transactions"
+            if not explicit:
+                return f"{t.autocommit_statements} statements that commit themselves"
+            if not t.autocommit_statements:
+                return f"{explicit} BEGIN…COMMIT transactions"
+            return (
+                f"{explicit} BEGIN…COMMIT transactions and {t.autocommit_statements} "
+                "statements that commit themselves"
+            )
 
         parts.append(f"{name_a} runs {shape(ta)}, {name_b} {shape(tb)}")
     if ta.rows_fetched != tb.rows_fetched:
@@ -135,7 +142,8 @@ def what_differs(a: Cell, b: Cell) -> str:
         def cols(t: TraceCounts) -> str:
             return "/".join(sorted(t.update_columns)) or "0"
 
-        parts.append(f"{name_a}'s UPDATE sets {cols(ta)} columns, {name_b}'s {cols(tb)}")
+        unit_a = "column" if cols(ta) == "1" else "columns"
+        parts.append(f"{name_a}'s UPDATE sets {cols(ta)} {unit_a}, {name_b}'s {cols(tb)}")
     if ta.verification_statements != tb.verification_statements:
         parts.append(
             f"reading the returned objects afterwards sends {ta.verification_statements} "
