@@ -84,6 +84,7 @@ class HarnessDatabase:
         self.target = target
         self.run_id = uuid.uuid4().hex
         self.created: list[str] = []
+        self._wal: bool | None = None
         # pool_pre_ping: after the server restarts or drops us, the harness's next untimed
         # step reconnects or fails with a connection error, instead of a stale-socket one.
         self.engine: Engine = create_engine(
@@ -285,11 +286,19 @@ class HarnessDatabase:
         without touching the backend's connection; None where there is none to read cheaply.
         SQLite: the file change counter in the database header (offset 24), which every
         committed write transaction increments in rollback-journal mode."""
-        if self.target.family != "sqlite":
+        if self.target.family != "sqlite" or self._sqlite_wal():
             return None
         with open(self.target.database, "rb") as f:
             f.seek(24)
             return int.from_bytes(f.read(4), "big")
+
+    def _sqlite_wal(self) -> bool:
+        """In WAL mode commits go to the -wal file and the header counter stands still."""
+        if self._wal is None:
+            with self.engine.connect() as conn:
+                mode = conn.execute(text("PRAGMA journal_mode")).scalar_one()
+            self._wal = str(mode).lower() == "wal"
+        return self._wal
 
     def write_transactions(self, before: int | None, rows_all_written: bool) -> int | None:
         """How many transactions wrote since `before` (from `write_counter()`). PostgreSQL:
