@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 # How many rows one multi-row INSERT carries in the equal-work bulk idioms and the floor, per
-# family. SQLite: Django 5.2 caps a batch at 999 parameters (166 rows of 6 columns); SQL
-# Server takes at most 2,100 parameters in one statement (SQLAlchemy stops at 2,099).
-BULK_BATCH_ROWS = {"sqlite": 166, "postgresql": 1000, "mysql": 1000, "mssql": 349}
+# family: what both ORMs can send. SQLite: Django 5.2 caps a batch at 999 parameters (166 rows
+# of 6 columns). SQL Server: mssql-django caps a model batch at 2,050 parameters halved (170
+# rows of 6 columns), well inside the server's 2,100.
+BULK_BATCH_ROWS = {"sqlite": 166, "postgresql": 1000, "mysql": 1000, "mssql": 170}
+MSSQL_SESSION = "SET DATEFORMAT ymd; SET DATEFIRST 7"  # what mssql-django sets on connect
 
 PG_ISOLATION = "read committed"
 MYSQL_ISOLATION = "REPEATABLE READ"
@@ -86,6 +88,16 @@ POLICIES: dict[str, tuple[Setting, ...]] = {
     ),
     "mssql": (
         Setting("isolation level", f"{MSSQL_ISOLATION} (the server's default)"),
+        Setting(
+            "date format",
+            "SET DATEFORMAT ymd; SET DATEFIRST 7 (mssql-django's own)",
+            "SQLAlchemy: the server's defaults",
+        ),
+        Setting(
+            "ids from bulk inserts",
+            "returned (OUTPUT), as on the other databases",
+            "Django: none unless OPTIONS return_rows_bulk_insert",
+        ),
         Setting("collation", "name column: Latin1_General_100_BIN2 (case-sensitive)"),
         Setting("batches", "pyodbc fast_executemany for the floor's executemany"),
         Setting("autocommit", "per ORM design; the floor runs in autocommit"),

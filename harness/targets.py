@@ -233,6 +233,8 @@ class Target:
                 # benchmark should fail fast and say why instead.
                 "connection_retries": 0,
                 "extra_params": _odbc_keywords(self.passthrough()),
+                # The policy: ids come back from bulk inserts, as on the other databases.
+                "return_rows_bulk_insert": True,
             }
             if self.driver == MSSQL_PYTHON:
                 options["python_driver"] = "mssql_python"  # mssql-django 2.0's opt-in
@@ -319,8 +321,13 @@ class Target:
             return conn
         # pyodbc and mssql-python: `timeout` is the login timeout (SQL_ATTR_LOGIN_TIMEOUT).
         conn = module.connect(self.odbc_connection_string(), timeout=timeout)
+        cursor = conn.cursor()
+        cursor.execute(connection_policy.MSSQL_SESSION)
+        cursor.close()
         if autocommit:
             conn.autocommit = True
+        else:
+            conn.commit()  # SET opened no transaction worth keeping; start clean
         return conn
 
     def postgresql_session_options(self) -> dict[str, Any]:

@@ -5,7 +5,11 @@ SQLAlchemy compiles in this process. Django's settings are per process, so the D
 in a child process (`python -m harness.tsql --django`) that configures Django for SQL Server and
 answers mssql-django's server-version look-up from its own cache, never from a connection.
 
-`python -m harness.tsql` prints both, scenario by scenario, for a person to read.
+Each ORM has two idioms per scenario (backends.base): "as documented", and "equal work" where
+the backend runs code of its own for it. Both are compiled, each group of statements labelled
+with its idiom; where a backend has no equal-work code, its documented statements serve both.
+
+`python -m harness.tsql` prints both ORMs, scenario by scenario, for a person to read.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import argparse
 import json
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from backends.base import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS, Backend
+from harness.connection import BULK_BATCH_ROWS
 from harness.targets import Target, parse_target
 from scenarios import REGISTRY
 from scenarios.data import FILTER_PREFIX, make_rows
@@ -29,6 +35,8 @@ SQL_SERVER_VERSION = 2022
 SQL_SERVER_VERSION_INFO = (16, 0)
 MAX_PARAMETERS = 2100  # SQL Server's limit on parameters in one request
 BULK_ROWS = 1000  # the default --rows, so the bulk batches are the ones a default run sends
+# Rows per INSERT the equal-work bulk idioms ask for (each ORM may send fewer: its own cap wins).
+EQUAL_BATCH_ROWS = BULK_BATCH_ROWS["mssql"]
 ORMS = ("sqlalchemy", "django")
 
 
@@ -42,7 +50,9 @@ class Statement:
     times: int = 1  # how many such statements one bulk operation of BULK_ROWS rows sends
 
 
-Compiled = dict[str, list[Statement]]  # scenario name -> statements, in the order sent
+# scenario name -> idiom (DOCUMENTED, EQUAL) -> statements, in the order sent. EQUAL is present
+# only where the backend runs code of its own for it; elsewhere DOCUMENTED serves both idioms.
+Compiled = dict[str, dict[str, list[Statement]]]
 
 
 def compile_tsql(orm: str, driver: str = "pyodbc") -> Compiled:
@@ -69,6 +79,27 @@ def _as_sent(sql: str, params: Any) -> str:
     return _one_line(sql % tuple("?" * len(params)) if params else sql)
 
 
+def _by_idiom(
+    backend: type[Backend],
+    documented: dict[str, list[Statement]],
+    equal: dict[str, list[Statement]],
+) -> Compiled:
+    """Each scenario's statements per idiom: the documented idiom's always, the equal-work
+    idiom's where `backend` runs code of its own for it. Fails when this module and the backend
+    disagree on which scenarios those are, so that a new or removed `_equal` method cannot leave
+    the listing silently wrong."""
+    own = {name for name in REGISTRY if backend.has_own_idiom(name, EQUAL)}
+    if own != set(equal):
+        raise RuntimeError(
+            f"{backend.name} has equal-work code for {sorted(own)}, but harness/tsql.py "
+            f"compiles it for {sorted(equal)}: update harness/tsql.py"
+        )
+    return {
+        name: {DOCUMENTED: documented[name], **({EQUAL: equal[name]} if name in own else {})}
+        for name in REGISTRY
+    }
+
+
 # --- SQLAlchemy ---------------------------------------------------------------------------------
 
 
@@ -86,11 +117,11 @@ def sqlalchemy_dialect(target: Target) -> Any:
 
 
 def sqlalchemy_tsql(target: Target) -> Compiled:
-    """The statements the SQLAlchemy backend's ORM calls send, compiled by the mssql dialect
-    that `target` selects (create_engine connects lazily: nothing here connects)."""
+    """The statements the SQLAlchemy backend's ORM calls send, per idiom, compiled by the mssql
+    dialect that `target` selects (create_engine connects lazily: nothing here connects)."""
     from sqlalchemy import delete, insert, select, update
 
-    from backends.sqlalchemy_orm import Item
+    from backends.sqlalchemy_orm import Item, SqlAlchemyOrm
 
     dialect = sqlalchemy_dialect(target)
     table = Item.__table__
@@ -108,15 +139,15 @@ def sqlalchemy_tsql(target: Target) -> Compiled:
         list(DATA_COLUMNS),
     )
     by_pk = single(select(Item).where(Item.id == 1), "Session.get(Item, pk)")
-    result: Compiled = {
+    by_prefix = select(Item).where(Item.name.startswith(FILTER_PREFIX)).order_by(Item.id)
+    documented: dict[str, list[Statement]] = {
         "create": [create],
-        "bulk_create": _sqlalchemy_bulk(dialect, insert(Item), BULK_ROWS),
+        "bulk_create": _sqlalchemy_bulk(
+            dialect, insert(Item), BULK_ROWS, "Session.execute(insert(Item), rows)"
+        ),
         "get": [by_pk],
         "filter": [
-            single(
-                select(Item).where(Item.name.startswith(FILTER_PREFIX)).order_by(Item.id),
-                "select(Item).where(Item.name.startswith(prefix)).order_by(Item.id)",
-            )
+            single(by_prefix, "select(Item).where(Item.name.startswith(prefix)).order_by(Item.id)")
         ],
         "update": [
             by_pk,
@@ -133,16 +164,53 @@ def sqlalchemy_tsql(target: Target) -> Compiled:
             ),
         ],
     }
-    return {name: result[name] for name in REGISTRY}
+    # The equal-work idioms: the same INSERT and SELECT on the AUTOCOMMIT Engine (the statement
+    # commits itself, no BEGIN or COMMIT around it), and a bulk INSERT that returns the objects.
+    equal: dict[str, list[Statement]] = {
+        "create": [replace(create, what="Session.add() + Session.flush(), AUTOCOMMIT Engine")],
+        "bulk_create": _sqlalchemy_bulk(
+            dialect,
+            insert(Item).returning(Item),
+            BULK_ROWS,
+            "Session.scalars(insert(Item).returning(Item), rows, "
+            f"insertmanyvalues_page_size={EQUAL_BATCH_ROWS})",
+            page_size=EQUAL_BATCH_ROWS,
+        ),
+        "filter": [single(by_prefix, "the same select() via Session.scalars(), AUTOCOMMIT Engine")],
+    }
+    return _by_idiom(SqlAlchemyOrm, documented, equal)
 
 
-def _sqlalchemy_bulk(dialect: Any, stmt: Any, rows: int) -> list[Statement]:
-    """The batches `Session.execute(insert(Item), rows)` sends: SQLAlchemy's insertmanyvalues
-    rewrites the executemany into multi-row INSERTs sized to the dialect's parameter limit.
-    The batching is SQLAlchemy's own (the compiled statement's batch generator, which the
-    engine calls at execution), fed here the parameters instead of a cursor."""
+def _orm_bulk_statement(stmt: Any) -> Any:
+    """`stmt` as the ORM's bulk INSERT strategy hands it to the Connection when
+    `Session.execute(stmt, rows)` runs it: annotated with the strategy and the table and mapper
+    it inserts into (_BulkORMInsert.orm_pre_session_exec, persistence._emit_insert_statements),
+    which is what makes `returning(Item)` render Item's columns; with RETURNING, also asked for
+    the primary key (`return_defaults`), as the ORM asks of every executemany that returns rows.
+    Without RETURNING the ORM has every value it needs and sends the statement as it is."""
+    mapper = stmt._propagate_attrs["plugin_subject"].mapper
+    table = mapper.local_table
+    annotated = stmt._annotate({"dml_strategy": "bulk"})._annotate(
+        {"_emit_insert_table": table, "_emit_insert_mapper": mapper}
+    )
+    if not stmt._returning:
+        return annotated
+    return annotated.return_defaults(*table.primary_key, sort_by_parameter_order=False)
+
+
+def _sqlalchemy_bulk(
+    dialect: Any, stmt: Any, rows: int, call: str, page_size: int | None = None
+) -> list[Statement]:
+    """The batches `Session.execute(stmt, rows)` sends (`call` names it): SQLAlchemy's
+    insertmanyvalues rewrites the executemany into multi-row INSERTs of at most `page_size`
+    rows (the execution option; the dialect's default without it), fewer where the dialect's
+    parameter limit says so. The batching is SQLAlchemy's own (the compiled statement's batch
+    generator, which the engine calls at execution), fed here the parameters instead of a
+    cursor."""
     data = [dict(r) for r in make_rows(rows, 42)]
-    compiled = stmt.compile(dialect=dialect, column_keys=list(DATA_COLUMNS), for_executemany=True)
+    compiled = _orm_bulk_statement(stmt).compile(
+        dialect=dialect, column_keys=list(DATA_COLUMNS), for_executemany=True
+    )
     compiled_params = [compiled.construct_params(p) for p in data]
     if compiled.positional:
         parameters: Any = [tuple(p[k] for k in compiled.positiontup) for p in compiled_params]
@@ -154,7 +222,7 @@ def _sqlalchemy_bulk(dialect: Any, stmt: Any, rows: int) -> list[Statement]:
             parameters,
             compiled_params,
             None,
-            dialect.insertmanyvalues_page_size,
+            page_size or dialect.insertmanyvalues_page_size,
             False,
             None,
         )
@@ -165,10 +233,9 @@ def _sqlalchemy_bulk(dialect: Any, stmt: Any, rows: int) -> list[Statement]:
         count = len(batch.replaced_parameters)
         if statements and statements[-1].sql == sql:
             last = statements[-1]
-            statements[-1] = Statement(last.what, last.sql, last.parameters, last.times + 1)
+            statements[-1] = replace(last, times=last.times + 1)
         else:
-            what = f"Session.execute(insert(Item), rows): batch of {len(batch.batch)} rows"
-            statements.append(Statement(what, sql, count))
+            statements.append(Statement(f"{call}: batch of {len(batch.batch)} rows", sql, count))
     return statements
 
 
@@ -185,15 +252,15 @@ def _django_in_child(driver: str) -> Compiled:
     if proc.returncode != 0:
         raise RuntimeError(f"compiling Django's T-SQL failed: {proc.stderr.strip()[-2000:]}")
     return {
-        name: [Statement(**s) for s in statements]
-        for name, statements in json.loads(proc.stdout).items()
+        name: {idiom: [Statement(**s) for s in statements] for idiom, statements in by.items()}
+        for name, by in json.loads(proc.stdout).items()
     }
 
 
 def django_tsql(target: Target) -> Compiled:
-    """The statements the Django backend's ORM calls send, compiled by mssql-django. Configures
-    Django for `target` in this process: call it only in a process of its own."""
-    from backends.django_orm import configure
+    """The statements the Django backend's ORM calls send, per idiom, compiled by mssql-django.
+    Configures Django for `target` in this process: call it only in a process of its own."""
+    from backends.django_orm import DjangoOrm, configure
 
     configure(target)
     from django.db import connections
@@ -205,6 +272,7 @@ def django_tsql(target: Target) -> Compiled:
 
     connection = connections["default"]  # the wrapper itself, not the module-level proxy
     _answer_version_lookup(connection)
+    _apply_connect_time_features(connection)
     row = make_rows(1, 42)[0]
 
     def select_sql(queryset: Any, what: str) -> Statement:
@@ -216,56 +284,66 @@ def django_tsql(target: Target) -> Compiled:
         query = InsertQuery(Item)
         query.insert_values(fields, objs, raw=False)
         compiler = query.get_compiler(using="default")
-        # SQLInsertCompiler.execute_sql sets this before as_sql(); create() asks for the pk.
+        # SQLInsertCompiler.execute_sql sets this before as_sql(); create() asks for the pk,
+        # bulk_create() too where the features say the ids can come back in bulk.
         compiler.returning_fields = [Item._meta.pk] if returning else None
         return [
             Statement(what, _as_sent(sql, params), len(params)) for sql, params in compiler.as_sql()
         ]
+
+    def update_sql(update_fields: list[str] | None, what: str) -> Statement:
+        """The UPDATE `item.save(update_fields=...)` sends for a loaded row: Model._save_table
+        writes every non-pk column, or only those `update_fields` names."""
+        item = Item(id=1, **row)
+        fields = [f for f in Item._meta.local_concrete_fields if not f.primary_key]
+        if update_fields is not None:
+            fields = [f for f in fields if f.name in update_fields or f.attname in update_fields]
+        query = UpdateQuery(Item)
+        query.add_update_fields([(f, None, f.pre_save(item, False)) for f in fields])
+        query.add_filter("pk", 1)
+        sql, params = query.get_compiler(using="default").as_sql()
+        return Statement(what, _as_sent(sql, params), len(params))
 
     # QuerySet.get() drops the ordering and caps the rows it fetches (MAX_GET_RESULTS), to
     # report "more than one" without reading a whole table.
     get_query = Item.objects.filter(pk=1).order_by()
     get_query.query.set_limits(high=MAX_GET_RESULTS)
     by_pk = select_sql(get_query, "Item.objects.get(pk=pk)")
-
-    update = UpdateQuery(Item)
-    item = Item(id=1, **row)
-    update.add_update_fields(
-        [
-            (f, None, f.pre_save(item, False))
-            for f in Item._meta.local_concrete_fields
-            if not f.primary_key
-        ]
-    )
-    update.add_filter("pk", 1)
-    update_sql, update_params = update.get_compiler(using="default").as_sql()
+    by_prefix = Item.objects.filter(name__startswith=FILTER_PREFIX).order_by("id")
 
     delete = DeleteQuery(Item)
     delete.add_filter("id__in", [1])  # what Collector.delete() sends via delete_batch()
     delete_sql, delete_params = delete.get_compiler(using="default").as_sql()
 
-    result: Compiled = {
+    documented: dict[str, list[Statement]] = {
         "create": insert_sql([Item(**row)], True, "Item.objects.create(**row)"),
-        "bulk_create": _django_bulk(Item, connection, insert_sql),
+        "bulk_create": _django_bulk(
+            Item, connection, insert_sql, None, "Item.objects.bulk_create(objs)"
+        ),
         "get": [by_pk],
         "filter": [
-            select_sql(
-                Item.objects.filter(name__startswith=FILTER_PREFIX).order_by("id"),
-                "Item.objects.filter(name__startswith=prefix).order_by('id')",
-            )
+            select_sql(by_prefix, "Item.objects.filter(name__startswith=prefix).order_by('id')")
         ],
-        "update": [
-            by_pk,
-            Statement("item.save()", _as_sent(update_sql, update_params), len(update_params)),
-        ],
+        "update": [by_pk, update_sql(None, "item.save()")],
         "delete": [
             by_pk,
             Statement("item.delete()", _as_sent(delete_sql, delete_params), len(delete_params)),
         ],
     }
+    equal: dict[str, list[Statement]] = {
+        "bulk_create": _django_bulk(
+            Item,
+            connection,
+            insert_sql,
+            EQUAL_BATCH_ROWS,
+            f"Item.objects.bulk_create(objs, batch_size={EQUAL_BATCH_ROWS})",
+        ),
+        "filter": [select_sql(by_prefix, "the same query in autocommit, without atomic()")],
+        "update": [by_pk, update_sql(["quantity"], "item.save(update_fields=['quantity'])")],
+    }
     if connection.connection is not None:
         raise RuntimeError("mssql-django opened a connection while compiling")
-    return {name: result[name] for name in REGISTRY}
+    return _by_idiom(DjangoOrm, documented, equal)
 
 
 def _answer_version_lookup(connection: Any) -> None:
@@ -282,24 +360,36 @@ def _answer_version_lookup(connection: Any) -> None:
     connection.get_new_connection = refuse
 
 
-def _django_bulk(item_model: Any, connection: Any, insert_sql: Any) -> list[Statement]:
-    """The batches `Item.objects.bulk_create(objs)` sends: QuerySet._batched_insert() splits
-    the objects by `connection.ops.bulk_batch_size(fields, objs)` (no RETURNING: mssql-django
-    does not return rows from bulk inserts unless told to)."""
+def _apply_connect_time_features(connection: Any) -> None:
+    """mssql-django decides on connecting (init_connection_state) whether bulk_create() gets
+    the new ids back with OUTPUT: only with OPTIONS `return_rows_bulk_insert` (tables with
+    triggers reject it). Nothing connects here, so take the same decision from the settings."""
+    if connection.settings_dict["OPTIONS"].get("return_rows_bulk_insert", False):
+        connection.features_class.can_return_rows_from_bulk_insert = True
+
+
+def _django_bulk(
+    item_model: Any, connection: Any, insert_sql: Any, batch_size: int | None, call: str
+) -> list[Statement]:
+    """The batches `bulk_create(objs, batch_size=batch_size)` (`call` names it) sends, as
+    QuerySet._batched_insert() splits them: `batch_size` capped by the backend's
+    `connection.ops.bulk_batch_size(fields, objs)`, the cap alone without one. Each batch asks
+    for the new ids back only where mssql-django's features say it can return rows from a bulk
+    insert (not by default)."""
     from django.db.models import AutoField
 
     objs = [item_model(**row) for row in make_rows(BULK_ROWS, 42)]
     fields = [f for f in item_model._meta.concrete_fields if not isinstance(f, AutoField)]
-    size = max(connection.ops.bulk_batch_size(fields, objs), 1)
+    cap = max(connection.ops.bulk_batch_size(fields, objs), 1)
+    size = min(batch_size, cap) if batch_size else cap
+    returning = bool(connection.features.can_return_rows_from_bulk_insert)
     statements: list[Statement] = []
     for start in range(0, len(objs), size):
         batch = objs[start : start + size]
-        (statement,) = insert_sql(
-            batch, False, f"Item.objects.bulk_create(objs): batch of {len(batch)} rows"
-        )
+        (statement,) = insert_sql(batch, returning, f"{call}: batch of {len(batch)} rows")
         if statements and statements[-1].sql == statement.sql:
             last = statements[-1]
-            statements[-1] = Statement(last.what, last.sql, last.parameters, last.times + 1)
+            statements[-1] = replace(last, times=last.times + 1)
         else:
             statements.append(statement)
     return statements
@@ -309,18 +399,41 @@ def _django_bulk(item_model: Any, connection: Any, insert_sql: Any) -> list[Stat
 
 
 def render(compiled: dict[str, Compiled], width: int = 400) -> str:
-    """Scenario by scenario, each ORM's statements: what sends it, how often, the T-SQL."""
+    """Scenario by scenario, each ORM's statements per idiom, labelled with it: what sends each
+    statement, how often, the T-SQL. A documented group with no equal-work group after it says
+    that it serves both idioms."""
     lines: list[str] = []
     for scenario in REGISTRY:
         lines.append(f"## {scenario}")
-        for orm, statements in compiled.items():
-            for s in statements[scenario]:
-                times = f" (x{s.times})" if s.times > 1 else ""
-                sql = s.sql if len(s.sql) <= width else s.sql[:width] + " …"
-                lines.append(f"- {orm}: {s.what}{times}, {s.parameters} parameters")
-                lines.append(f"      {sql}")
+        for orm, by_scenario in compiled.items():
+            groups = by_scenario[scenario]
+            for idiom in IDIOMS:
+                if idiom not in groups:
+                    continue
+                label = IDIOM_TITLES[idiom]
+                if idiom == DOCUMENTED and EQUAL not in groups:
+                    label += f", also the {IDIOM_TITLES[EQUAL]}"
+                lines.append(f"- {orm}, {label}:")
+                for s in groups[idiom]:
+                    times = f" (x{s.times})" if s.times > 1 else ""
+                    sql = s.sql if len(s.sql) <= width else s.sql[:width] + " …"
+                    count = f"{s.parameters} parameter{'' if s.parameters == 1 else 's'}"
+                    lines.append(f"    - {s.what}{times}, {count}")
+                    lines.append(f"          {sql}")
         lines.append("")
     return "\n".join(lines)
+
+
+def as_json(compiled: dict[str, Compiled]) -> dict[str, Any]:
+    """`compiled` as plain data: ORM -> scenario -> idiom ("documented", "equal") -> statements,
+    each a dict of Statement's fields."""
+    return {
+        orm: {
+            name: {idiom: [asdict(s) for s in stmts] for idiom, stmts in groups.items()}
+            for name, groups in by_scenario.items()
+        }
+        for orm, by_scenario in compiled.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -335,10 +448,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         compiled = {orm: compile_tsql(orm, args.driver) for orm in ORMS}
     if args.json:
-        data = {
-            orm: {name: [asdict(s) for s in stmts] for name, stmts in by_scenario.items()}
-            for orm, by_scenario in compiled.items()
-        }
+        data = as_json(compiled)
         print(json.dumps(data["django"] if args.django else data))
     else:
         print(render(compiled, width=10**9 if args.full else 400))

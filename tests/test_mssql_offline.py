@@ -1,5 +1,5 @@
-"""SQL Server without a server: each scenario compiled to T-SQL by both ORMs offline
-(harness/tsql.py), and the connection settings each ORM and the raw DB-API backend get.
+"""SQL Server without a server: each scenario compiled to T-SQL by both ORMs offline, in both
+idioms (harness/tsql.py), and the connection settings each ORM and the raw DB-API backend get.
 
 Django's settings are per process, so everything that configures Django runs in a child
 process; this test process never imports django.conf settings for SQL Server."""
@@ -7,6 +7,7 @@ process; this test process never imports django.conf settings for SQL Server."""
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import re
 import subprocess
@@ -15,11 +16,22 @@ import textwrap
 
 import pytest
 
+from backends.base import DOCUMENTED, EQUAL
+from backends.sqlalchemy_orm import SqlAlchemyOrm
+from harness.connection import BULK_BATCH_ROWS
 from harness.errors import ConfigurationError
 from harness.targets import MSSQL_PYTHON, PYODBC, parse_target
-from harness.tsql import BULK_ROWS, MAX_PARAMETERS, Compiled, compile_tsql, sqlalchemy_dialect
+from harness.tsql import (
+    BULK_ROWS,
+    MAX_PARAMETERS,
+    Compiled,
+    Statement,
+    compile_tsql,
+    main,
+    sqlalchemy_dialect,
+)
 from scenarios import REGISTRY
-from scenarios.schema import DATA_COLUMNS
+from scenarios.schema import ALL_COLUMNS, DATA_COLUMNS
 
 DRIVERS = ("pyodbc", "mssqlpython")
 
@@ -44,68 +56,202 @@ def tsql(request: pytest.FixtureRequest) -> dict[str, Compiled]:
 def test_every_scenario_compiles_for_both_orms(tsql: dict[str, Compiled]) -> None:
     for orm, compiled in tsql.items():
         assert list(compiled) == list(REGISTRY), orm
-        for scenario, statements in compiled.items():
-            assert statements, (orm, scenario)
-            assert all("ormbench_item" in s.sql for s in statements), (orm, scenario)
+        for scenario, groups in compiled.items():
+            assert DOCUMENTED in groups and set(groups) <= {DOCUMENTED, EQUAL}, (orm, scenario)
+            for idiom, statements in groups.items():
+                assert statements, (orm, scenario, idiom)
+                assert all("ormbench_item" in s.sql for s in statements), (orm, scenario, idiom)
+
+
+def django_own_equal_idioms() -> set[str]:
+    """The scenarios whose equal-work idiom runs Django code of its own, asked of the Django
+    backend in a child process (importing it here would pull Django into this process)."""
+    return set(
+        run_child(
+            """
+            import json
+            from backends.base import EQUAL
+            from backends.django_orm import DjangoOrm
+            from scenarios import REGISTRY
+            print(json.dumps([n for n in REGISTRY if DjangoOrm.has_own_idiom(n, EQUAL)]))
+            """
+        )
+    )
+
+
+def test_equal_work_is_listed_wherever_a_backend_has_code_of_its_own(
+    tsql: dict[str, Compiled],
+) -> None:
+    own = {
+        "sqlalchemy": {n for n in REGISTRY if SqlAlchemyOrm.has_own_idiom(n, EQUAL)},
+        "django": django_own_equal_idioms(),
+    }
+    for orm, compiled in tsql.items():
+        assert own[orm], orm  # each ORM has at least one equal-work idiom of its own
+        listed = {name for name, groups in compiled.items() if EQUAL in groups}
+        assert listed == own[orm], orm
 
 
 def test_create_gets_the_new_identity_back(tsql: dict[str, Compiled]) -> None:
-    # SQLAlchemy reads the identity from the INSERT itself; mssql-django asks for it in the
-    # same batch, after the INSERT.
-    (sa,) = tsql["sqlalchemy"]["create"]
+    # Both read the identity from the INSERT itself: SQLAlchemy always; mssql-django with the
+    # policy's OPTIONS return_rows_bulk_insert (without it, SELECT SCOPE_IDENTITY() after it).
+    (sa,) = tsql["sqlalchemy"]["create"][DOCUMENTED]
     assert sa.sql.startswith("INSERT INTO ormbench_item")
     assert "OUTPUT inserted.id VALUES" in sa.sql
-    (dj,) = tsql["django"]["create"]
+    (dj,) = tsql["django"]["create"][DOCUMENTED]
     assert "INSERT INTO [ormbench_item]" in dj.sql
-    assert dj.sql.endswith("SELECT CAST(SCOPE_IDENTITY() AS bigint)")
-    assert "OUTPUT" not in dj.sql
+    assert "OUTPUT INSERTED.[id] VALUES" in dj.sql
+    assert "SCOPE_IDENTITY" not in dj.sql
+
+
+def test_equal_work_create_sends_the_documented_insert(tsql: dict[str, Compiled]) -> None:
+    # SQLAlchemy's equal-work create changes the transactions (an AUTOCOMMIT Engine, flush
+    # instead of commit), not the statement.
+    (documented,) = tsql["sqlalchemy"]["create"][DOCUMENTED]
+    (equal,) = tsql["sqlalchemy"]["create"][EQUAL]
+    assert equal.sql == documented.sql and equal.parameters == documented.parameters
+    assert "Session.flush()" in equal.what and "AUTOCOMMIT" in equal.what
+
+
+def rows_in(statement: Statement) -> int:
+    """Rows one multi-row INSERT carries, counted from its VALUES list."""
+    values = statement.sql.split(" VALUES ", 1)[1]
+    return values.count("), (") + 1
 
 
 def test_bulk_batches_stay_under_the_parameter_limit(tsql: dict[str, Compiled]) -> None:
     columns = len(DATA_COLUMNS)
     for orm, statements in tsql.items():
-        bulk = statements["bulk_create"]
-        assert all(s.parameters < MAX_PARAMETERS for s in bulk), orm
-        assert sum(s.times * s.parameters for s in bulk) == BULK_ROWS * columns, orm
-        assert all("OUTPUT" not in s.sql and "SCOPE_IDENTITY" not in s.sql for s in bulk), orm
+        for idiom, bulk in statements["bulk_create"].items():
+            assert all(s.parameters < MAX_PARAMETERS for s in bulk), (orm, idiom)
+            assert sum(s.times * s.parameters for s in bulk) == BULK_ROWS * columns, (orm, idiom)
+            assert sum(s.times * rows_in(s) for s in bulk) == BULK_ROWS, (orm, idiom)
+    # As documented, SQLAlchemy's bulk INSERT fetches nothing back; Django's returns the ids.
+    documented = tsql["sqlalchemy"]["bulk_create"][DOCUMENTED]
+    assert all("OUTPUT" not in s.sql and "SCOPE_IDENTITY" not in s.sql for s in documented)
+    assert all("OUTPUT INSERTED.[id]" in s.sql for s in tsql["django"]["bulk_create"][DOCUMENTED])
     # SQLAlchemy's insertmanyvalues fills each batch up to its limit of 2,099 parameters ...
-    first = tsql["sqlalchemy"]["bulk_create"][0]
+    first = tsql["sqlalchemy"]["bulk_create"][DOCUMENTED][0]
     assert first.parameters == (2099 // columns) * columns
     assert first.sql.count("VALUES") == 1 and first.sql.count("), (") == 2099 // columns - 1
     # ... where mssql-django caps a batch at 2,050 parameters, halved (bulk_batch_size).
-    first = tsql["django"]["bulk_create"][0]
+    first = tsql["django"]["bulk_create"][DOCUMENTED][0]
     assert first.parameters == (2050 // columns // 2) * columns
+
+
+def test_sqlalchemy_equal_work_bulk_returns_the_rows_in_django_sized_batches(
+    tsql: dict[str, Compiled],
+) -> None:
+    batch = BULK_BATCH_ROWS["mssql"]
+    assert batch == 2050 // len(DATA_COLUMNS) // 2  # mssql-django's cap: both ORMs can send it
+    equal = tsql["sqlalchemy"]["bulk_create"][EQUAL]
+    sent = [s for s in equal for _ in range(s.times)]
+    # insert(Item).returning(Item): SQL Server's OUTPUT clause hands back every column of
+    # each new row, the id first, so the ORM can build the objects without another SELECT.
+    output = "OUTPUT " + ", ".join(f"inserted.{c}" for c in ALL_COLUMNS) + " VALUES"
+    assert all(output in s.sql for s in sent)
+    assert all(s.parameters <= MAX_PARAMETERS for s in sent)
+    full, rest = divmod(BULK_ROWS, batch)
+    assert [rows_in(s) for s in sent] == [batch] * full + ([rest] if rest else [])
+    assert len(sent) == math.ceil(BULK_ROWS / batch)
+    assert all(f"insertmanyvalues_page_size={batch}" in s.what for s in equal)
+
+
+def test_django_equal_work_bulk_sends_the_batches_sqlalchemy_sends(
+    tsql: dict[str, Compiled],
+) -> None:
+    equal = tsql["django"]["bulk_create"][EQUAL]
+    cap = 2050 // len(DATA_COLUMNS) // 2  # mssql-django's bulk_batch_size
+    sent = [s for s in equal for _ in range(s.times)]
+    assert all(rows_in(s) == cap for s in sent[:-1]) and rows_in(sent[-1]) <= cap
+    assert all(f"batch_size={BULK_BATCH_ROWS['mssql']}" in s.what for s in equal)
+    # The policy's OPTIONS return_rows_bulk_insert: the new ids come back with OUTPUT.
+    assert all("OUTPUT INSERTED.[id]" in s.sql for s in sent)
+    sqlalchemy = [s for s in tsql["sqlalchemy"]["bulk_create"][EQUAL] for _ in range(s.times)]
+    assert [rows_in(s) for s in sent] == [rows_in(s) for s in sqlalchemy]
 
 
 def test_get_by_primary_key(tsql: dict[str, Compiled]) -> None:
     # QuerySet.get() caps the rows read at 21; mssql-django renders that cap as TOP.
-    (dj,) = tsql["django"]["get"]
+    (dj,) = tsql["django"]["get"][DOCUMENTED]
     assert dj.sql.startswith("SELECT TOP 21 ")
     assert dj.sql.endswith("WHERE [ormbench_item].[id] = ?")
-    (sa,) = tsql["sqlalchemy"]["get"]
+    (sa,) = tsql["sqlalchemy"]["get"][DOCUMENTED]
     assert "TOP" not in sa.sql and "FETCH" not in sa.sql
     assert sa.parameters == dj.parameters == 1
 
 
 def test_filter_prefix_and_order(tsql: dict[str, Compiled]) -> None:
-    (sa,) = tsql["sqlalchemy"]["filter"]
+    (sa,) = tsql["sqlalchemy"]["filter"][DOCUMENTED]
     assert "LIKE" in sa.sql and sa.sql.endswith("ORDER BY ormbench_item.id")
-    (dj,) = tsql["django"]["filter"]
+    (dj,) = tsql["django"]["filter"][DOCUMENTED]
     # mssql-django appends OFFSET 0 ROWS to every ordered query without a limit.
     assert "LIKE ? ESCAPE '\\'" in dj.sql
     assert dj.sql.endswith("ORDER BY [ormbench_item].[id] ASC OFFSET 0 ROWS")
 
 
+def test_equal_work_filter_sends_the_documented_select(tsql: dict[str, Compiled]) -> None:
+    # Both ORMs' equal-work filter only drops the transaction around the SELECT.
+    for orm, compiled in tsql.items():
+        (documented,) = compiled["filter"][DOCUMENTED]
+        (equal,) = compiled["filter"][EQUAL]
+        assert (equal.sql, equal.parameters) == (documented.sql, documented.parameters), orm
+        assert equal.what != documented.what, orm
+
+
+def set_columns(statement: Statement) -> list[str]:
+    """The columns an UPDATE sets, in order, without quoting."""
+    match = re.search(r"UPDATE \S+ SET (.*) WHERE ", statement.sql)
+    assert match, statement.sql
+    return [part.split("=")[0].strip(" []") for part in match.group(1).split(", ")]
+
+
 def test_update_and_delete_statements(tsql: dict[str, Compiled]) -> None:
-    sa_update = tsql["sqlalchemy"]["update"][-1]
+    sa_update = tsql["sqlalchemy"]["update"][DOCUMENTED][-1]
     assert sa_update.sql.startswith("UPDATE ormbench_item SET quantity=")
-    dj_update = tsql["django"]["update"][-1]
+    dj_update = tsql["django"]["update"][DOCUMENTED][-1]
     # save() without update_fields writes every column.
     assert dj_update.parameters == len(DATA_COLUMNS) + 1
-    assert "DELETE FROM ormbench_item WHERE" in tsql["sqlalchemy"]["delete"][-1].sql
+    assert set_columns(dj_update) == list(DATA_COLUMNS)
+    assert "DELETE FROM ormbench_item WHERE" in tsql["sqlalchemy"]["delete"][DOCUMENTED][-1].sql
     assert "DELETE FROM [ormbench_item] WHERE [ormbench_item].[id] IN (?)" in (
-        tsql["django"]["delete"][-1].sql
+        tsql["django"]["delete"][DOCUMENTED][-1].sql
     )
+
+
+def test_django_equal_work_update_sets_only_quantity(tsql: dict[str, Compiled]) -> None:
+    documented = tsql["django"]["update"][DOCUMENTED]
+    equal = tsql["django"]["update"][EQUAL]
+    # The same read first, then save(update_fields=["quantity"]): one column, as SQLAlchemy's
+    # unit of work sends it, where plain save() sets all six.
+    assert [s.sql for s in equal[:-1]] == [s.sql for s in documented[:-1]]
+    assert len(set_columns(documented[-1])) == 6
+    assert set_columns(equal[-1]) == ["quantity"]
+    assert equal[-1].parameters == 2  # the new quantity and the primary key
+    assert equal[-1].sql.endswith("WHERE [ormbench_item].[id] = ?")
+    assert set_columns(tsql["sqlalchemy"]["update"][DOCUMENTED][-1]) == ["quantity"]
+
+
+def test_json_and_text_output_carry_both_idioms(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"sqlalchemy", "django"}
+    for orm, by_scenario in data.items():
+        assert list(by_scenario) == list(REGISTRY), orm
+    update = data["django"]["update"][EQUAL][-1]
+    assert "SET [quantity] = ? WHERE" in update["sql"] and update["parameters"] == 2
+    bulk = data["sqlalchemy"]["bulk_create"][EQUAL]
+    assert [s["times"] for s in bulk] == [5, 1] and "OUTPUT inserted.id" in bulk[0]["sql"]
+    assert EQUAL not in data["sqlalchemy"]["update"]
+
+    main([])
+    text = capsys.readouterr().out
+    # scenario name -> its section of the text
+    sections = {part.split("\n", 1)[0]: part for part in text.split("## ")[1:]}
+    assert "- sqlalchemy, equal work:" in sections["bulk_create"]
+    assert "- django, equal work:" in sections["update"]
+    assert "- sqlalchemy, as documented, also the equal work:" in sections["update"]
+    assert "- django, as documented, also the equal work:" in sections["create"]
 
 
 def test_limits_render_as_offset_fetch() -> None:
