@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from scenarios.contract import WorkContract
+from scenarios.contract import WorkContract, load_then_write
 from scenarios.data import FILTER_PREFIX, Row, make_rows
 from scenarios.schema import NormalRow, digest, normal_mapping
 
@@ -286,16 +286,7 @@ class Update(Scenario):
         )
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
-        n = self.rows
-        return WorkContract(
-            statements={"SELECT": n, "UPDATE": n},
-            transactions=n,
-            autocommit=False,
-            rows_written={"UPDATE": n},
-            select_rows=n,
-            update_columns=1,
-            write_transactions=n,
-        )
+        return load_then_write(self.rows, "UPDATE", update_columns=1)
 
 
 @register
@@ -314,15 +305,7 @@ class Delete(Scenario):
         return Work(doomed, table_of(rows[1::2]))
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
-        n = self.rows
-        return WorkContract(
-            statements={"SELECT": n, "DELETE": n},
-            transactions=n,
-            autocommit=False,
-            rows_written={"DELETE": n},
-            select_rows=n,
-            write_transactions=n,
-        )
+        return load_then_write(self.rows, "DELETE")
 
 
 def resolve(names: list[str] | None) -> list[type[Scenario]]:

@@ -99,3 +99,16 @@ class WorkContract:
                 f"reading the returned objects sent {trace.verification_statements} statements"
             )
         return found
+
+
+def load_then_write(rows: int, write: str, update_columns: int | None = None) -> WorkContract:
+    """Per row, one transaction: a SELECT of every column, then one `write` statement."""
+    return WorkContract(
+        statements={"SELECT": rows, write: rows},
+        transactions=rows,
+        autocommit=False,
+        rows_written={write: rows},
+        select_rows=rows,
+        update_columns=update_columns,
+        write_transactions=rows,
+    )
