@@ -25,6 +25,7 @@ from harness.errors import (
 )
 from harness.runner import Plan
 from harness.targets import DEFAULT_CONNECT_TIMEOUT, Target, embedded_sqlite_target, parse_target
+from harness.verdicts import DEFAULT_MARGIN
 from reports import console as console_report
 from reports import markdown as markdown_report
 from reports.model import RunResult
@@ -170,6 +171,15 @@ def cli() -> None:
     "defaults), 'equal' (the scenario's contracted work, the same as the other ORM and the "
     "floor), or both, each with its own verdict.",
 )
+@click.option(
+    "--margin",
+    type=click.FloatRange(min=0, max=100, min_open=True, max_open=True),
+    default=DEFAULT_MARGIN,
+    show_default=True,
+    metavar="PERCENT",
+    help="Practical-difference band: a winner is named only when the ratio's interval lies "
+    "wholly outside +-PERCENT, 'no practical difference' when wholly inside.",
+)
 @_OUTPUT_OPTION
 @_CONNECT_TIMEOUT_OPTION
 @_SUMMARY_OPTION
@@ -183,6 +193,7 @@ def run(
     warmup: int,
     seed: int,
     idiom: str,
+    margin: float,
     output: Path,
     connect_timeout: float,
     summary: Path | None,
@@ -208,6 +219,7 @@ def run(
         warmup=warmup,
         seed=seed,
         idioms=IDIOMS if idiom == "both" else (idiom,),
+        margin=margin,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if embedded and targets[0].location and not quiet:

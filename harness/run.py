@@ -112,7 +112,7 @@ def execute(plan: Plan, targets: list[Target], progress: Progress | None = None)
         backends={cls.name: cls.title for cls in map(load_backend, plan.backends)},
         databases=collector.databases,
         cells=cells,
-        comparisons=build_comparisons(cells),
+        comparisons=build_comparisons(cells, plan.margin),
     )
 
 

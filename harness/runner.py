@@ -24,6 +24,7 @@ from harness.errors import ConnectionFailed, OrmbenchError, redact
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
+from harness.verdicts import DEFAULT_MARGIN
 from reports.model import Cell, SqlSample, TraceCounts, Verification
 from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work
 
@@ -41,6 +42,7 @@ class Plan:
     warmup: int = 1
     seed: int = 42
     idioms: tuple[str, ...] = IDIOMS
+    margin: float = DEFAULT_MARGIN  # percent: the practical-difference band of a verdict
 
 
 # --- timing -------------------------------------------------------------------------------------
@@ -82,11 +84,31 @@ def timed_run(
     return timed_call(backend, scenario, argument, idiom)[0]
 
 
+def williams_orders(count: int) -> list[list[int]]:
+    """A Williams design: orders of `count` units in which every unit immediately precedes
+    every other equally often (once per design), and each position holds each unit equally
+    often. `count` orders when it is even, twice as many when odd (the mirror images added)."""
+    first, low, high = [0], 1, count - 1
+    while len(first) < count:
+        first.append(low)
+        low += 1
+        if len(first) < count:
+            first.append(high)
+            high -= 1
+    orders = [[(unit + shift) % count for unit in first] for shift in range(count)]
+    if count % 2:
+        orders += [list(reversed(order)) for order in orders]
+    return orders
+
+
 def interleaved_order(names: list[Any], round_index: int) -> list[Any]:
-    """A B C, then B C A, then C A B ...: every backend meets drift alike and none always
-    runs first after a preparation."""
-    k = round_index % len(names)
-    return names[k:] + names[:k]
+    """Round `round_index`'s order of the units: the rows of a Williams design in turn, so
+    that over each full design every unit runs right after every other equally often and in
+    every position equally often (drift and carry-over hit all alike)."""
+    if len(names) < 2:
+        return list(names)
+    orders = williams_orders(len(names))
+    return [names[i] for i in orders[round_index % len(orders)]]
 
 
 # --- one scenario -------------------------------------------------------------------------------

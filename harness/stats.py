@@ -90,3 +90,50 @@ def independent_ratio(
 
 def _exp(x: float) -> float:
     return math.inf if x == math.inf else 0.0 if x == -math.inf else math.exp(x)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A claim a paired interval supports, and the smallest error level at which it does.
+
+    claim: "a faster" (a/b wholly below 1/(1+margin)), "b faster" (wholly above 1+margin),
+    "equivalent" (wholly inside the band), or "" (none at any level).
+    """
+
+    claim: str
+    p: float  # 1 - coverage of the widest order-statistic interval that supports the claim
+
+
+def paired_decision(a: Sequence[float], b: Sequence[float], margin: float) -> Decision:
+    """What the per-round ratios a/b support against a practical-difference band of
+    +-`margin` (0.05 = 5%), with the p-value of the sign-test interval that supports it: the
+    interval [x_(j), x_(n-j+1)] covers the median with probability 1 - 2 P(B(n, 1/2) <= j-1);
+    the widest one (smallest j) that lies wholly outside, or wholly inside, the band decides."""
+    ratios = sorted(x / y for x, y in zip(a, b, strict=True) if y > 0)
+    n = len(ratios)
+    low, high = 1 / (1 + margin), 1 + margin
+    for j in range(1, n // 2 + 1):
+        lo, hi = ratios[j - 1], ratios[n - j]
+        p = 2 * _binomial_cdf(j - 1, n)
+        if p > 1 - CONFIDENCE:
+            break  # narrower intervals cover too little to support any claim
+        if hi < low:
+            return Decision("a faster", p)
+        if lo > high:
+            return Decision("b faster", p)
+        if low < lo and hi < high:
+            return Decision("equivalent", p)
+    return Decision("", 1.0)
+
+
+def holm(p_values: Sequence[float], alpha: float = 1 - CONFIDENCE) -> list[bool]:
+    """Holm's step-down procedure: which hypotheses are rejected with the family-wise error
+    held at `alpha`."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    rejected = [False] * len(p_values)
+    m = len(p_values)
+    for rank, i in enumerate(order):
+        if p_values[i] > alpha / (m - rank):
+            break
+        rejected[i] = True
+    return rejected

@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterable
 
 from backends import FLOOR, ORM_PAIR
-from harness.stats import Interval, paired_ratio
+from harness.stats import Decision, Interval, holm, paired_decision, paired_ratio
 from reports.model import Cell, Comparison, TraceCounts
 
 TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
@@ -24,66 +24,118 @@ def _pair(a: Cell, b: Cell) -> Interval | None:
     return paired_ratio(a.rounds_s[:n], b.rounds_s[:n])
 
 
-def orm_verdict(a: Cell, b: Cell, interval: Interval | None) -> str:
-    """ "SQLAlchemy 1.8x faster" only when both cells verified and the interval excludes 1."""
+DEFAULT_MARGIN = 5.0  # percent: differences inside +-5% are of no practical interest
+
+
+def orm_verdict(
+    a: Cell,
+    b: Cell,
+    interval: Interval | None,
+    decision: Decision | None = None,
+    holds: bool = True,
+    margin: float = DEFAULT_MARGIN,
+) -> str:
+    """Three outcomes (README, "How to read it"): "SQLAlchemy 1.8x faster" when the interval
+    lies wholly outside the practical-difference band, "no practical difference" when wholly
+    inside it, "inconclusive" otherwise, or when the claim does not survive the correction
+    for the database's family of comparisons (`holds`)."""
     if not (a.verified and b.verified):
         return "no verdict: verification did not pass"
     if interval is None:
         return "no verdict: no timed rounds"
     if interval.low == -math.inf or interval.high == math.inf:
         return "no verdict: a 95% interval needs 6 or more rounds"
-    if not interval.excludes(1.0):
-        return "no clear difference"
-    if interval.estimate < 1:
+    if decision is None:
+        decision = paired_decision(a.rounds_s, b.rounds_s, margin / 100)
+    if not decision.claim or not holds:
+        return "inconclusive"
+    if decision.claim == "equivalent":
+        return f"no practical difference (within ±{margin:g}%)"
+    if decision.claim == "a faster":
         return f"{TITLES.get(a.backend, a.backend)} {1 / interval.estimate:.2f}x faster"
     return f"{TITLES.get(b.backend, b.backend)} {interval.estimate:.2f}x faster"
 
 
-def build_comparisons(cells: Iterable[Cell]) -> list[Comparison]:
+def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> list[Comparison]:
     """Per database, scenario and idiom: SQLAlchemy against Django, and each ORM cell against
-    the floor of the same rounds."""
+    the floor of the same rounds. ORM verdicts of one database form one family: Holm's
+    procedure holds the chance of any wrong claim among them at 5% (a comparison that two
+    idioms share, running the same code, counts once)."""
     by_key: dict[tuple[str, str], dict[tuple[str, str], Cell]] = {}
     for cell in cells:
         by_key.setdefault((cell.database, cell.scenario), {})[(cell.backend, cell.idiom)] = cell
-    comparisons = []
-    for (database, scenario), group in by_key.items():
+    pending: list[tuple[str, Cell, Cell, Interval | None, str]] = []
+    for (_database, _scenario), group in by_key.items():
         floor = next((c for (b, _), c in group.items() if b == FLOOR), None)
         idioms = list(dict.fromkeys(i for (b, i) in group if b != FLOOR))
         left, right = ORM_PAIR
         for idiom in idioms:
-            pairs: list[tuple[str, Cell, Cell]] = []
             if (left, idiom) in group and (right, idiom) in group:
-                pairs.append(("orm", group[(left, idiom)], group[(right, idiom)]))
+                a, b = group[(left, idiom)], group[(right, idiom)]
+                pending.append(("orm", a, b, _pair(a, b), idiom))
             if floor is not None:
-                pairs += [
-                    ("floor", group[(o, idiom)], floor) for o in ORM_PAIR if (o, idiom) in group
-                ]
-            for kind, a, b in pairs:
-                interval = _pair(a, b)
-                differs = ""
-                if kind == "orm":
-                    verdict = orm_verdict(a, b, interval)
-                    differs = what_differs(a, b)
-                elif interval is None or not (a.verified and b.verified):
-                    verdict = "no verdict"
-                else:
-                    verdict = f"{interval.estimate:.2f}x the floor"
-                comparisons.append(
-                    Comparison(
-                        database=database,
-                        scenario=scenario,
-                        kind=kind,
-                        numerator=a.backend,
-                        denominator=b.backend,
-                        ratio=_finite(interval.estimate) if interval else None,
-                        ci_low=_finite(interval.low) if interval else None,
-                        ci_high=_finite(interval.high) if interval else None,
-                        verdict=verdict,
-                        idiom=idiom,
-                        differs=differs,
-                    )
-                )
+                for orm in ORM_PAIR:
+                    if (orm, idiom) in group:
+                        a = group[(orm, idiom)]
+                        pending.append(("floor", a, floor, _pair(a, floor), idiom))
+    holds = _family_claims(pending, margin)
+    comparisons = []
+    for index, (kind, a, b, interval, idiom) in enumerate(pending):
+        differs = ""
+        if kind == "orm":
+            decision = holds.get(index)
+            verdict = orm_verdict(
+                a, b, interval, decision or Decision("", 1.0), decision is not None, margin
+            )
+            differs = what_differs(a, b)
+        elif interval is None or not (a.verified and b.verified):
+            verdict = "no verdict"
+        else:
+            verdict = f"{interval.estimate:.2f}x the floor"
+        comparisons.append(
+            Comparison(
+                database=a.database,
+                scenario=a.scenario,
+                kind=kind,
+                numerator=a.backend,
+                denominator=b.backend,
+                ratio=_finite(interval.estimate) if interval else None,
+                ci_low=_finite(interval.low) if interval else None,
+                ci_high=_finite(interval.high) if interval else None,
+                verdict=verdict,
+                idiom=idiom,
+                differs=differs,
+            )
+        )
     return comparisons
+
+
+def _family_claims(
+    pending: list[tuple[str, Cell, Cell, Interval | None, str]], margin: float
+) -> dict[int, Decision]:
+    """index of an ORM comparison -> its decision where the claim survives Holm's procedure
+    across its database's family (absent: it does not)."""
+    families: dict[str, dict[tuple[str, ...], list[int]]] = {}
+    decisions: dict[tuple[str, ...], Decision] = {}
+    for index, (kind, a, b, interval, _idiom) in enumerate(pending):
+        testable = interval is not None and math.isfinite(interval.low) and a.verified
+        if kind != "orm" or not (testable and b.verified):
+            continue
+        # Two idioms that run the same code on both sides are one comparison, not two.
+        key = (a.scenario, a.backend, a.same_code_as or a.idiom, b.same_code_as or b.idiom)
+        families.setdefault(a.database, {}).setdefault(key, []).append(index)
+        if key not in decisions:
+            n = min(len(a.rounds_s), len(b.rounds_s))
+            decisions[key] = paired_decision(a.rounds_s[:n], b.rounds_s[:n], margin / 100)
+    surviving: dict[int, Decision] = {}
+    for family in families.values():
+        keys = list(family)
+        rejected = holm([decisions[k].p if decisions[k].claim else 1.0 for k in keys])
+        for key, holds in zip(keys, rejected, strict=True):
+            if holds:
+                for index in family[key]:
+                    surviving[index] = decisions[key]
+    return surviving
 
 
 def _per_op(value: float, operations: int) -> str:

@@ -66,7 +66,12 @@ def render(result: RunResult, console: Console) -> None:
                     "connection settings: read back from each backend's connection, equal "
                     "(autocommit aside, which is each ORM's design); report.md lists them"
                 )
-        verdicts = Table(title="SQLAlchemy / Django time, 95% interval", title_justify="left")
+        margin = result.plan.get("margin", 5.0)
+        verdicts = Table(
+            title=f"SQLAlchemy / Django time, 95% interval; a winner only outside ±{margin:g}%, "
+            "Holm-corrected across the database's verdicts",
+            title_justify="left",
+        )
         verdicts.add_column("scenario")
         verdicts.add_column("idiom")
         verdicts.add_column("ratio [95% CI]", justify="right")

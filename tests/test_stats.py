@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -70,16 +71,46 @@ def _cell(backend: str, rounds: list[float], status: str = "passed") -> Cell:
     )
 
 
-def test_verdict_names_a_winner_only_when_the_interval_excludes_one() -> None:
+def test_verdict_names_a_winner_only_outside_the_practical_difference_band() -> None:
     sa = _cell("sqlalchemy", [1.0] * 8)
     fast_django = _cell("django", [2.0, 2.1, 1.9, 2.0, 2.0, 2.2, 1.8, 2.0])
     assert orm_verdict(sa, fast_django, paired_ratio(sa.rounds_s, fast_django.rounds_s)) == (
         "SQLAlchemy 2.00x faster"
     )
     noisy = _cell("django", [0.8, 1.2, 0.9, 1.1, 1.0, 1.3, 0.7, 1.0])
-    assert orm_verdict(sa, noisy, paired_ratio(sa.rounds_s, noisy.rounds_s)) == (
-        "no clear difference"
+    assert orm_verdict(sa, noisy, paired_ratio(sa.rounds_s, noisy.rounds_s)) == "inconclusive"
+    # 3% apart, every round: a real difference, but inside the 5% band.
+    close = _cell("django", [1.03, 1.031, 1.029, 1.03, 1.032, 1.03, 1.028, 1.03])
+    assert orm_verdict(sa, close, paired_ratio(sa.rounds_s, close.rounds_s)) == (
+        "no practical difference (within ±5%)"
     )
+    # Interval wholly above 1 but reaching into the band: no winner named.
+    edge = _cell("django", [1.03, 1.08, 1.02, 1.09, 1.04, 1.07, 1.03, 1.1])
+    assert orm_verdict(sa, edge, paired_ratio(sa.rounds_s, edge.rounds_s)) == "inconclusive"
+
+
+def test_equal_backends_yield_no_practical_difference_and_holm_guards_the_family() -> None:
+    import random
+
+    from harness.verdicts import build_comparisons
+
+    rng = random.Random(7)
+    cells = []
+    for scenario in ("a", "b", "c", "d", "e", "f"):
+        base = [1.0 + rng.random() * 0.2 for _ in range(10)]  # machine drift, shared
+        for backend in ("sqlalchemy", "django"):
+            rounds = [t * (1 + rng.gauss(0, 0.005)) for t in base]
+            cells.append(replace(_cell(backend, rounds), scenario=scenario))
+    verdicts = {c.verdict for c in build_comparisons(cells) if c.kind == "orm"}
+    assert verdicts == {"no practical difference (within ±5%)"}
+
+
+def test_holm_rejects_step_down() -> None:
+    from harness.stats import holm
+
+    assert holm([0.001, 0.03, 0.04]) == [True, False, False]  # 0.03 > 0.05/2: stop
+    assert holm([0.001, 0.01, 0.04]) == [True, True, True]
+    assert holm([0.06, 0.001]) == [False, True]
 
 
 def test_no_verdict_from_a_cell_that_failed_verification() -> None:
