@@ -27,6 +27,7 @@ from harness.trace import SQL_SAMPLE_LIMIT, Tracer
 from harness.verdicts import DEFAULT_MARGIN
 from reports.model import Cell, SqlSample, TraceCounts, Verification
 from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work
+from scenarios.schema import digest
 
 FLOOR = "floor"  # the idiom of the raw DB-API floor's cells
 
@@ -209,8 +210,12 @@ def check_run(
                 f"loaded ({type(exc).__name__})"
             )
             return RoundCheck(Outcome("failed", reason), write_transactions)
-    created = db.table_rows_with_ids() if work.returns_created and returned is not None else None
-    table = db.table_digest()
+    if work.returns_created and returned is not None:
+        # One read of the table serves both checks: the rows with ids, and their digest.
+        created = db.table_rows_with_ids()
+        table = digest(row[1:] for row in created)
+    else:
+        created, table = None, db.table_digest()
     return RoundCheck(scenario.verify(work, table, returned, created), write_transactions)
 
 

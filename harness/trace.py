@@ -120,12 +120,6 @@ class Tracer:
             self.noop_transaction_calls += 1
         self.in_transaction = False
 
-    def record_commit(self) -> None:
-        self.ended("commit", True)
-
-    def record_rollback(self) -> None:
-        self.ended("rollback", True)
-
 
 def columns_set(sql: str) -> int:
     """How many columns an UPDATE statement sets (top-level commas between SET and WHERE)."""
