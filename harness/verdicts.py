@@ -78,7 +78,7 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
                     if (orm, idiom) in group:
                         a = group[(orm, idiom)]
                         pending.append(("floor", a, floor, _pair(a, floor), idiom))
-    holds = _family_claims(pending, margin)
+    holds, family_size = _family_claims(pending, margin)
     comparisons = []
     for index, (kind, a, b, interval, idiom) in enumerate(pending):
         differs = ""
@@ -87,6 +87,8 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
             verdict = orm_verdict(
                 a, b, interval, decision or Decision("", 1.0), decision is not None, margin
             )
+            if verdict == "inconclusive":
+                verdict += _too_few_rounds(a, b, family_size.get(a.database, 1))
             differs = what_differs(a, b)
         elif interval is None or not (a.verified and b.verified):
             verdict = "no verdict"
@@ -112,9 +114,9 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
 
 def _family_claims(
     pending: list[tuple[str, Cell, Cell, Interval | None, str]], margin: float
-) -> dict[int, Decision]:
+) -> tuple[dict[int, Decision], dict[str, int]]:
     """index of an ORM comparison -> its decision where the claim survives Holm's procedure
-    across its database's family (absent: it does not)."""
+    across its database's family (absent: it does not); and each family's size."""
     families: dict[str, dict[tuple[str, ...], list[int]]] = {}
     decisions: dict[tuple[str, ...], Decision] = {}
     for index, (kind, a, b, interval, _idiom) in enumerate(pending):
@@ -135,7 +137,21 @@ def _family_claims(
             if holds:
                 for index in family[key]:
                     surviving[index] = decisions[key]
-    return surviving
+    return surviving, {database: len(family) for database, family in families.items()}
+
+
+def _too_few_rounds(a: Cell, b: Cell, family: int) -> str:
+    """Why no claim was possible at all: with n rounds the strongest sign-test evidence has
+    p = 2 / 2^n, and Holm's first step asks for 0.05 / family."""
+    n = min(len(a.rounds_s), len(b.rounds_s))
+    need = 0.05 / family
+    if 2 * 0.5**n <= need:
+        return ""
+    rounds = math.ceil(math.log2(2 / need))
+    return (
+        f" ({n} rounds cannot support a claim among {family} verdicts; "
+        f"--rounds {rounds} or more can)"
+    )
 
 
 def _per_op(value: float, operations: int) -> str:

@@ -125,3 +125,20 @@ def test_overhead_probe_times_only_the_harness() -> None:
 
     timings = measure(50)
     assert len(timings) == 50 and all(t >= 0 for t in timings)
+
+
+def test_too_few_rounds_for_the_family_says_how_many_would_do() -> None:
+    from harness.verdicts import build_comparisons
+
+    def family(rounds: int) -> set[str]:
+        cells = []
+        for scenario in ("a", "b", "c", "d", "e", "f"):
+            cells.append(replace(_cell("sqlalchemy", [1.0] * rounds), scenario=scenario))
+            cells.append(replace(_cell("django", [2.0] * rounds), scenario=scenario))
+        return {c.verdict for c in build_comparisons(cells) if c.kind == "orm"}
+
+    # A 2x difference in every round: 6 rounds cannot reach Holm's 0.05/6, 8 can.
+    assert family(6) == {
+        "inconclusive (6 rounds cannot support a claim among 6 verdicts; --rounds 8 or more can)"
+    }
+    assert family(8) == {"SQLAlchemy 2.00x faster"}
