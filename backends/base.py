@@ -1,33 +1,26 @@
-"""The common contract: one method per operation, implemented once per way of talking to the
-database. A backend never decides sizes, data or expectations; scenarios never hold ORM code.
-
-Two idioms per ORM (DESIGN.md, fairness rules): the method named after the operation is the
-idiom the ORM's documentation teaches, with its defaults ("as documented"); a method with the
-suffix `_equal` is the idiom that does the scenario's contracted work, the same statements,
-transactions and fetched rows as the other ORM and the floor ("equal work"). Where the
-documented idiom already does that work there is no `_equal` method, and one measurement
-serves both. The raw DB-API floor has one idiom: the contracted work, as cheaply as the driver
-allows.
+"""What every way of talking to the database provides: connecting, the round lifecycle, the
+session settings read back, and running a scenario's idiom. The idioms themselves live in the
+scenario modules (scenarios/), side by side; a backend never decides sizes, data or
+expectations.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.targets import Target
 from harness.trace import Tracer
-from scenarios.schema import NormalRow
+from scenarios.base import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS, Idiom
+
+if TYPE_CHECKING:
+    from scenarios.base import Scenario
 
 RowData = Mapping[str, Any]
 
-DOCUMENTED = "documented"
-EQUAL = "equal"
-IDIOMS = (DOCUMENTED, EQUAL)
-IDIOM_TITLES = {DOCUMENTED: "as documented", EQUAL: "equal work"}
-OPERATIONS = ("create", "bulk_create", "get", "filter", "update", "delete")
+__all__ = ["DOCUMENTED", "EQUAL", "IDIOMS", "IDIOM_TITLES", "Backend", "RowData", "replaces"]
 
 
 class StatementWhileVerifying(Exception):
@@ -35,8 +28,23 @@ class StatementWhileVerifying(Exception):
     objects were not fully loaded when the timed region ended."""
 
 
+class NoIdiom(Exception):
+    """The scenario has no idiom for this backend."""
+
+
+def replaces(scenario: str, idiom: str = DOCUMENTED) -> Callable[[Idiom], Idiom]:
+    """Mark a method of a plug-in backend (a subclass standing in for one of ours, e.g. in
+    tests) as its own `idiom` of `scenario`, in place of the one the scenario module holds."""
+
+    def mark(method: Idiom) -> Idiom:
+        method.ormbench_replaces = (scenario, idiom)  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
 class Backend(ABC):
-    """One way of talking to the database. Methods appear in the same order in every module.
+    """One way of talking to the database.
 
     Lifecycle: `__init__` connects (persistent connection, outside any timing); `begin_round`
     and `end_round` bracket each timed operation, untimed, so that no ORM cache carries over;
@@ -47,6 +55,16 @@ class Backend(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     is_floor: ClassVar[bool] = False
+    # (scenario, idiom) -> method, from `replaces`; collected per subclass.
+    replaced: ClassVar[dict[tuple[str, str], Idiom]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.replaced = dict(cls.replaced)
+        for value in vars(cls).values():
+            key = getattr(value, "ormbench_replaces", None)
+            if key is not None:
+                cls.replaced[key] = value
 
     def __init__(self, target: Target, tracer: Tracer | None = None) -> None:
         self.target = target
@@ -55,23 +73,43 @@ class Backend(ABC):
     # --- idioms ---------------------------------------------------------------------------
 
     @classmethod
-    def has_own_idiom(cls, operation: str, idiom: str) -> bool:
-        """Does `idiom` of `operation` run code of its own (else it shares the documented)?"""
-        return idiom == DOCUMENTED or hasattr(cls, f"{operation}_equal")
-
-    def idiom(self, operation: str, idiom: str) -> Callable[[Any], Any]:
-        if idiom == EQUAL and hasattr(self, f"{operation}_equal"):
-            return getattr(self, f"{operation}_equal")
-        return getattr(self, operation)
+    def implementation(cls, scenario: type[Scenario], idiom: str) -> Idiom | None:
+        """The function that runs `idiom` of `scenario` here: a plug-in's own, else the
+        scenario module's for this backend's name."""
+        own = cls.replaced.get((scenario.name, idiom))
+        # A plug-in's documented idiom stands for equal work where ours has none apart.
+        shared = (scenario.name, DOCUMENTED) in cls.replaced and not scenario.has_own(
+            cls.name, EQUAL
+        )
+        if own is None and idiom == EQUAL and shared:
+            own = cls.replaced[(scenario.name, DOCUMENTED)]
+        return own or scenario.implementation(cls.name, idiom)
 
     @classmethod
-    def idiom_doc(cls, operation: str, idiom: str) -> str:
-        name = (
-            f"{operation}_equal"
-            if idiom == EQUAL and cls.has_own_idiom(operation, EQUAL)
-            else operation
+    def has_own_idiom(cls, scenario: type[Scenario], idiom: str) -> bool:
+        """Does `idiom` of `scenario` run code of its own here (else it shares the
+        documented)?"""
+        return (
+            idiom == DOCUMENTED
+            or (scenario.name, idiom) in cls.replaced
+            or scenario.has_own(cls.name, idiom)
         )
-        return " ".join((getattr(cls, name).__doc__ or "").split())
+
+    @classmethod
+    def supports(cls, scenario: type[Scenario]) -> bool:
+        return cls.implementation(scenario, DOCUMENTED) is not None
+
+    @classmethod
+    def idiom_doc(cls, scenario: type[Scenario], idiom: str) -> str:
+        function = cls.implementation(scenario, idiom)
+        return " ".join(((function.__doc__ if function else None) or "").split())
+
+    def perform(self, scenario: Scenario, idiom: str, argument: Any) -> Any:
+        """Run `idiom` of `scenario` once (the timed call)."""
+        function = self.implementation(type(scenario), idiom)
+        if function is None:
+            raise NoIdiom(f"{scenario.name} has no idiom for {self.name}")
+        return function(self, argument)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -98,27 +136,3 @@ class Backend(ABC):
         """While inside, any statement this backend sends raises StatementWhileVerifying
         (used, untimed, while the harness reads what an operation returned)."""
         yield
-
-    # --- operations (as documented) ---------------------------------------------------------
-
-    @abstractmethod
-    def create(self, rows: Sequence[RowData]) -> None: ...
-
-    @abstractmethod
-    def bulk_create(self, rows: Sequence[RowData]) -> Any: ...
-
-    @abstractmethod
-    def get(self, ids: Sequence[int]) -> list[Any]: ...
-
-    @abstractmethod
-    def filter(self, prefix: str) -> list[Any]: ...
-
-    @abstractmethod
-    def update(self, changes: Sequence[tuple[int, int]]) -> None: ...
-
-    @abstractmethod
-    def delete(self, ids: Sequence[int]) -> None: ...
-
-    @abstractmethod
-    def normal_rows(self, result: list[Any]) -> list[NormalRow]:
-        """What a read returned, as normalised rows with their id first (untimed)."""

@@ -4,19 +4,18 @@ serves one database (the harness runs each database in its own worker process)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import django
 from django.conf import settings
 
-from backends.base import Backend, RowData, StatementWhileVerifying
+from backends.base import Backend, StatementWhileVerifying
 from harness.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
 from harness.errors import ConfigurationError
 from harness.targets import Target
 from harness.trace import TracedConnection, Tracer
-from scenarios.schema import ALL_COLUMNS, NormalRow, normal_row
 
 
 def configure(target: Target) -> None:
@@ -56,9 +55,10 @@ class DjangoOrm(Backend):
         configure(target)
         from django.db import connection, transaction
 
-        from backends.django_models import Item  # models exist only once Django is set up
+        from backends import django_models  # models exist only once Django is set up
 
-        self.Item = Item
+        self.models = django_models
+        self.Item = django_models.Item
         self.atomic = transaction.atomic
         self.connection = connection
         connection.ensure_connection()  # connect now, outside any timing
@@ -88,77 +88,6 @@ class DjangoOrm(Backend):
 
         with self.connection.execute_wrapper(refuse):
             yield
-
-    def create(self, rows: Sequence[RowData]) -> None:
-        """`Item.objects.create()` per row in autocommit: each INSERT its own transaction."""
-        objects = self.Item.objects
-        for row in rows:
-            objects.create(**row)
-
-    def bulk_create(self, rows: Sequence[RowData]) -> list[Any]:
-        """`Item.objects.bulk_create()` inside `transaction.atomic()`: one transaction, in the
-        batches Django chooses (on MySQL, as many rows as fit the server's packet limit)."""
-        Item = self.Item
-        with self.atomic():
-            return Item.objects.bulk_create(
-                [Item(**row) for row in rows], batch_size=self.packet_batch
-            )
-
-    def bulk_create_equal(self, rows: Sequence[RowData]) -> list[Any]:
-        """`Item.objects.bulk_create(objs, batch_size=...)` inside `transaction.atomic()`, in
-        the family's bulk batch size, the one SQLAlchemy's equal-work idiom uses."""
-        Item = self.Item
-        with self.atomic():
-            return Item.objects.bulk_create(
-                [Item(**row) for row in rows], batch_size=self.batch_rows
-            )
-
-    def get(self, ids: Sequence[int]) -> list[Any]:
-        """`Item.objects.get(pk=...)` per primary key, all inside one `transaction.atomic()`."""
-        objects = self.Item.objects
-        with self.atomic():
-            return [objects.get(pk=pk) for pk in ids]
-
-    def filter(self, prefix: str) -> list[Any]:
-        """`Item.objects.filter(name__startswith=prefix).order_by("id")`, evaluated with
-        `list()`, inside one `transaction.atomic()`."""
-        with self.atomic():
-            return list(self.Item.objects.filter(name__startswith=prefix).order_by("id"))
-
-    def filter_equal(self, prefix: str) -> list[Any]:
-        """The same query in autocommit, without `atomic()`: one SELECT that is its own
-        transaction."""
-        return list(self.Item.objects.filter(name__startswith=prefix).order_by("id"))
-
-    def update(self, changes: Sequence[tuple[int, int]]) -> None:
-        """Per row, inside `transaction.atomic()`: `objects.get()`, set `quantity`, `save()`
-        (plain `save()` writes every column, as Django does unless `update_fields` is given)."""
-        objects = self.Item.objects
-        for pk, quantity in changes:
-            with self.atomic():
-                item = objects.get(pk=pk)
-                item.quantity = quantity
-                item.save()
-
-    def update_equal(self, changes: Sequence[tuple[int, int]]) -> None:
-        """Per row, inside `transaction.atomic()`: `objects.get()`, set `quantity`,
-        `save(update_fields=["quantity"])`: the UPDATE sets the changed column only."""
-        objects = self.Item.objects
-        for pk, quantity in changes:
-            with self.atomic():
-                item = objects.get(pk=pk)
-                item.quantity = quantity
-                item.save(update_fields=["quantity"])
-
-    def delete(self, ids: Sequence[int]) -> None:
-        """Per row, inside `transaction.atomic()`: `objects.get()` then `Model.delete()`."""
-        objects = self.Item.objects
-        for pk in ids:
-            with self.atomic():
-                objects.get(pk=pk).delete()
-
-    def normal_rows(self, result: list[Any]) -> list[NormalRow]:
-        return [normal_row([getattr(o, c) for c in ALL_COLUMNS], ALL_COLUMNS) for o in result]
 
 
 # Bytes one row of the item table takes in a multi-row INSERT, generously: values as text,

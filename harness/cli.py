@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 from backends import BACKENDS, load_backend
-from backends.base import IDIOM_TITLES, IDIOMS, OPERATIONS
+from backends.base import IDIOM_TITLES, IDIOMS
 from harness.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -341,12 +341,14 @@ def list_command() -> None:
         cls = load_backend(name)
         doc = " ".join((cls.__doc__ or "").split())
         out.print(f"  [cyan]{name}[/] ({cls.title}): {doc}")
-        for op in OPERATIONS:
+        for scenario in REGISTRY.values():
+            if not cls.supports(scenario):
+                continue
             for idiom in (IDIOMS[0],) if cls.is_floor else IDIOMS:
-                if not cls.has_own_idiom(op, idiom):
+                if not cls.has_own_idiom(scenario, idiom):
                     continue
-                label = op if cls.is_floor else f"{op}, {IDIOM_TITLES[idiom]}"
-                out.print(f"      {label}: {cls.idiom_doc(op, idiom)}")
+                label = scenario.name if cls.is_floor else f"{scenario.name}, {IDIOM_TITLES[idiom]}"
+                out.print(f"      {label}: {cls.idiom_doc(scenario, idiom)}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -138,7 +138,7 @@ def plan_units(
             units.append(Unit(name, FLOOR))
             continue
         for idiom in idioms:
-            if idiom == DOCUMENTED or type(backend).has_own_idiom(scenario.name, idiom):
+            if idiom == DOCUMENTED or type(backend).has_own_idiom(type(scenario), idiom):
                 units.append(Unit(name, idiom))
         if EQUAL in idioms and DOCUMENTED not in idioms and Unit(name, EQUAL) not in units:
             units.append(Unit(name, DOCUMENTED))  # equal work is the documented code here
@@ -203,7 +203,7 @@ def check_run(
             return RoundCheck(Outcome("failed", "the operation returned nothing"))
         try:
             with backend.statements_forbidden():
-                returned = backend.normal_rows(result)
+                returned = scenario.returned(result)
         except Exception as exc:  # DetachedInstanceError, StatementWhileVerifying, ...
             reason = (
                 "reading the returned objects needed the database: they were not fully "
@@ -418,7 +418,7 @@ def run_scenario(
                     ),
                     idiom=idiom,
                     same_code_as=same,
-                    idiom_doc=type(backend).idiom_doc(scenario.name, unit.run_idiom),
+                    idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
                 )
             )
     return cells

@@ -88,7 +88,7 @@ def _by_idiom(
     idiom's where `backend` runs code of its own for it. Fails when this module and the backend
     disagree on which scenarios those are, so that a new or removed `_equal` method cannot leave
     the listing silently wrong."""
-    own = {name for name in REGISTRY if backend.has_own_idiom(name, EQUAL)}
+    own = {name for name, cls in REGISTRY.items() if backend.has_own_idiom(cls, EQUAL)}
     if own != set(equal):
         raise RuntimeError(
             f"{backend.name} has equal-work code for {sorted(own)}, but harness/tsql.py "
@@ -121,7 +121,8 @@ def sqlalchemy_tsql(target: Target) -> Compiled:
     dialect that `target` selects (create_engine connects lazily: nothing here connects)."""
     from sqlalchemy import delete, insert, select, update
 
-    from backends.sqlalchemy_orm import Item, SqlAlchemyOrm
+    from backends.sqlalchemy_models import Item
+    from backends.sqlalchemy_orm import SqlAlchemyOrm
 
     dialect = sqlalchemy_dialect(target)
     table = Item.__table__

@@ -186,8 +186,8 @@ CASES: dict[str, tuple[Case, str]] = {
         "Unknown database",
     ),
     "unknown scenario": (
-        lambda r, t: (["--scenarios", "create,upsert"], {}),
-        "unknown scenario 'upsert' — choose from: create, bulk_create, get",
+        lambda r, t: (["--scenarios", "create,merge_all"], {}),
+        "unknown scenario 'merge_all' — choose from: create, bulk_create, get",
     ),
     "unknown backend": (
         lambda r, t: (["--backends", "sqlalchemy,peewee"], {}),

@@ -73,7 +73,7 @@ def django_own_equal_idioms() -> set[str]:
             from backends.base import EQUAL
             from backends.django_orm import DjangoOrm
             from scenarios import REGISTRY
-            print(json.dumps([n for n in REGISTRY if DjangoOrm.has_own_idiom(n, EQUAL)]))
+            print(json.dumps([n for n, c in REGISTRY.items() if DjangoOrm.has_own_idiom(c, EQUAL)]))
             """
         )
     )
@@ -83,7 +83,7 @@ def test_equal_work_is_listed_wherever_a_backend_has_code_of_its_own(
     tsql: dict[str, Compiled],
 ) -> None:
     own = {
-        "sqlalchemy": {n for n in REGISTRY if SqlAlchemyOrm.has_own_idiom(n, EQUAL)},
+        "sqlalchemy": {n for n, c in REGISTRY.items() if SqlAlchemyOrm.has_own_idiom(c, EQUAL)},
         "django": django_own_equal_idioms(),
     }
     for orm, compiled in tsql.items():

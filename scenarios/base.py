@@ -1,0 +1,264 @@
+"""What every scenario is made of: the scenario class (its data, its work contract and its
+verification), the registry of scenarios, and the registry of each scenario's idioms.
+
+A scenario is one module (`scenarios/<name>.py`) holding one registered class and, side by
+side, each backend's idioms as small functions registered on it; a function's docstring is its
+label in reports. Backends (`backends/`) keep what is per backend: connecting, the round
+lifecycle, tracing and the ORM mappings; an idiom function gets the backend's instance and the
+round's argument.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from scenarios.contract import WorkContract
+from scenarios.data import Row
+from scenarios.schema import ALL_COLUMNS, NormalRow, digest, normal_mapping, normal_row
+
+if TYPE_CHECKING:
+    from backends.base import Backend
+
+DOCUMENTED = "documented"
+EQUAL = "equal"
+IDIOMS = (DOCUMENTED, EQUAL)
+IDIOM_TITLES = {DOCUMENTED: "as documented", EQUAL: "equal work"}
+
+# An idiom: the backend instance and the round's argument in, what the operation returns out.
+Idiom = Callable[[Any, Any], Any]
+
+
+class Tables(Protocol):
+    """What a scenario needs from the harness to set up state (untimed)."""
+
+    def reset(self) -> None: ...
+    def load(self, rows: list[Row]) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the database under test can do that changes a scenario's contract."""
+
+    bulk_batch_rows: int  # rows per multi-row INSERT in the equal-work idioms and the floor
+    insert_returning: bool  # one INSERT of many rows can return their ids
+
+
+@dataclass(frozen=True)
+class Work:
+    """One prepared round: the operation's argument and what the database must hold after it."""
+
+    argument: Any
+    expected_table: tuple[int, str]  # digest of the table after the operation
+    expected_result: list[NormalRow] | None = None  # what a read must return, id first
+    # The operation returns the rows it created: they must equal the table's, id first.
+    returns_created: bool = False
+    table_with_ids: list[NormalRow] = field(default_factory=list)  # filled in after a run
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "passed" | "failed" | "error"
+    reason: str = ""
+
+
+class Scenario(ABC):
+    """A workload. Subclasses set `name`, `destructive` and implement prepare/contract; the
+    module that defines one registers each backend's idioms on it with `Scenario.idiom`."""
+
+    name: ClassVar[str]
+    destructive: ClassVar[bool]  # True: fresh state before every round
+    # Every row in the table after a run was written by that run: the database's own record
+    # of which transaction wrote each row (PostgreSQL's xmin) counts the run's transactions.
+    writes_every_row: ClassVar[bool] = False
+    # Runs when no --scenarios is given (the rest are chosen by name or with --scenarios all).
+    default: ClassVar[bool] = True
+    # (backend name, idiom) -> function, filled by `idiom()`; each subclass has its own.
+    idioms: ClassVar[dict[tuple[str, str], Idiom]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.idioms = {}
+
+    def __init__(self, rows: int, seed: int) -> None:
+        self.rows = rows
+        self.seed = seed
+
+    @classmethod
+    def description(cls) -> str:
+        return " ".join((cls.__doc__ or "").split())
+
+    # --- idioms ---------------------------------------------------------------------------
+
+    @classmethod
+    def idiom(cls, backend: str, idiom: str = DOCUMENTED) -> Callable[[Idiom], Idiom]:
+        """Register the decorated function as `backend`'s `idiom` of this scenario: DOCUMENTED
+        (what the ORM's documentation teaches; the floor's one idiom) or EQUAL (the contracted
+        work, where the documented code does other work)."""
+
+        def add(function: Idiom) -> Idiom:
+            cls.idioms[(backend, idiom)] = function
+            return function
+
+        return add
+
+    @classmethod
+    def implementation(cls, backend: str, idiom: str) -> Idiom | None:
+        """`backend`'s function for `idiom`: its equal-work idiom falls back to the documented
+        one, which then does the contracted work itself."""
+        found = cls.idioms.get((backend, idiom))
+        if found is None and idiom == EQUAL:
+            found = cls.idioms.get((backend, DOCUMENTED))
+        return found
+
+    @classmethod
+    def has_own(cls, backend: str, idiom: str) -> bool:
+        """Does `idiom` run code of its own for `backend` (else it shares the documented)?"""
+        return (backend, idiom) in cls.idioms
+
+    @classmethod
+    def backends(cls) -> set[str]:
+        """The backends this scenario has idioms for."""
+        return {backend for backend, _ in cls.idioms}
+
+    @classmethod
+    def idiom_doc(cls, backend: str, idiom: str) -> str:
+        function = cls.implementation(backend, idiom)
+        return " ".join(((function.__doc__ if function else None) or "").split())
+
+    # --- one run ----------------------------------------------------------------------------
+
+    def operations(self) -> int:
+        """How many operations one run performs (statements are reported per operation)."""
+        return self.rows
+
+    @abstractmethod
+    def prepare(self, tables: Tables) -> Work: ...
+
+    @abstractmethod
+    def contract(self, capabilities: Capabilities) -> WorkContract:
+        """The work one run must do (DESIGN.md, "Work contracts")."""
+
+    def run(self, backend: Backend, argument: Any, idiom: str = DOCUMENTED) -> Any:
+        return backend.perform(self, idiom, argument)
+
+    def returned(self, result: Any) -> list[NormalRow]:
+        """What a run returned as normalised rows, id first (untimed, read with statements
+        forbidden): ORM objects by attribute, the floor's rows as they are."""
+        return [normal_row(_values(item), ALL_COLUMNS) for item in result]
+
+    def verify(
+        self,
+        work: Work,
+        table: tuple[int, str],
+        result: list[NormalRow] | None,
+        created: list[NormalRow] | None = None,
+    ) -> Outcome:
+        """Did the backend do exactly the work? Compare the table digest and any returned rows
+        (`created`: the table's rows with their ids, for an operation that returns what it
+        created)."""
+        returned_created = work.returns_created and result is not None and created is not None
+        if returned_created and sorted(result) != sorted(created):
+            return Outcome("failed", "the objects it returned differ from the rows it created")
+        if table != work.expected_table:
+            count, _ = table
+            expected_count, _ = work.expected_table
+            if count != expected_count:
+                why = f"table holds {count} rows, expected {expected_count}"
+            else:
+                why = f"table holds {count} rows as expected but their values differ"
+            return Outcome("failed", why)
+        if work.expected_result is not None:
+            if result is None:
+                return Outcome("failed", "the operation returned nothing")
+            if len(result) != len(work.expected_result):
+                return Outcome(
+                    "failed", f"returned {len(result)} rows, expected {len(work.expected_result)}"
+                )
+            if result != work.expected_result:
+                bad = next(
+                    i
+                    for i, (a, b) in enumerate(zip(result, work.expected_result, strict=True))
+                    if a != b
+                )
+                return Outcome("failed", f"returned row {bad} differs from the expected one")
+        return Outcome("passed")
+
+
+REGISTRY: dict[str, type[Scenario]] = {}
+
+
+def register(cls: type[Scenario]) -> type[Scenario]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def table_of(rows: list[Row]) -> tuple[int, str]:
+    return digest(normal_mapping(r) for r in rows)
+
+
+def with_id(pk: int, row: Row) -> NormalRow:
+    return (pk, *normal_mapping(row))
+
+
+def _values(item: Any) -> Any:
+    """An ORM object's columns; a driver's row as it is (pyodbc's Row reads by name too)."""
+    if isinstance(item, tuple | list):
+        return item
+    return [getattr(item, column) for column in ALL_COLUMNS]
+
+
+def resolve(names: list[str] | None) -> list[type[Scenario]]:
+    """The scenarios `--scenarios` names: registered names, "all", or a user's scenario as
+    "package.module:Class" (imported, and registered under its own name). None: the default
+    set."""
+    from harness.errors import ConfigurationError
+
+    if not names:
+        return [cls for cls in REGISTRY.values() if cls.default]
+    chosen: list[type[Scenario]] = []
+    for name in names:
+        if name == "all":
+            chosen += REGISTRY.values()
+        elif ":" in name:
+            chosen.append(load_user_scenario(name))
+        elif name in REGISTRY:
+            chosen.append(REGISTRY[name])
+        else:
+            raise ConfigurationError(
+                f"unknown scenario '{name}'",
+                f"choose from: {', '.join(REGISTRY)}, all, or package.module:Class",
+            )
+    return list(dict.fromkeys(chosen))
+
+
+def load_user_scenario(spec: str) -> type[Scenario]:
+    """A user's scenario class from "package.module:Class", registered under its name."""
+    from importlib import import_module
+
+    from harness.errors import ConfigurationError
+
+    module, _, attribute = spec.partition(":")
+    try:
+        cls = getattr(import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"cannot load scenario '{spec}' ({exc})",
+            "give package.module:Class for a Scenario subclass importable from the current "
+            "folder or PYTHONPATH",
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Scenario) and hasattr(cls, "name")):
+        raise ConfigurationError(
+            f"'{spec}' is not a Scenario subclass with a name",
+            "a user scenario subclasses scenarios.Scenario (see examples/)",
+        )
+    known = REGISTRY.get(cls.name)
+    if known is not None and known is not cls:
+        raise ConfigurationError(
+            f"scenario '{spec}' takes the name '{cls.name}' of another scenario",
+            "give the user scenario a name of its own",
+        )
+    REGISTRY[cls.name] = cls
+    return cls
