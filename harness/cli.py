@@ -131,7 +131,8 @@ def cli() -> None:
     "scenario_names",
     multiple=True,
     metavar="NAMES",
-    help=f"Comma-separated scenarios. Default: all ({', '.join(REGISTRY)}).",
+    help="Comma-separated scenarios: names, 'all', or your own as package.module:Class. "
+    f"Default: {', '.join(n for n, c in REGISTRY.items() if c.default)}.",
 )
 @click.option(
     "--backends",
@@ -202,7 +203,8 @@ def run(
     """Run the scenarios through every backend on every database and write the report."""
     from harness.run import execute
 
-    scenarios = [s.name for s in resolve(_names(scenario_names))]
+    names = _names(scenario_names)
+    scenarios = [s.name for s in resolve(names)]
     backends = _backend_names(backend_names)
     targets: list[Target] = [parse_target(u, connect_timeout) for u in dbs]
     for target in targets:
@@ -220,6 +222,7 @@ def run(
         seed=seed,
         idioms=IDIOMS if idiom == "both" else (idiom,),
         margin=margin,
+        user_scenarios=tuple(n for n in names if ":" in n),
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if embedded and targets[0].location and not quiet:

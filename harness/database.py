@@ -5,11 +5,23 @@ from __future__ import annotations
 
 import platform
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, inspect, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine
 
 from harness.connection import BULK_BATCH_ROWS, POLICIES
@@ -26,8 +38,8 @@ from scenarios.data import Row
 from scenarios.schema import (
     ALL_COLUMNS,
     DATA_COLUMNS,
-    ITEM_TABLE,
     OWNER_TABLE,
+    TABLE_PREFIX,
     NormalRow,
     digest,
     item_table,
@@ -41,7 +53,26 @@ owner_table = Table(
     Column("run_id", String(64), primary_key=True),
     Column("created_at", DateTime, nullable=False),
 )
-OWNED = (OWNER_TABLE, ITEM_TABLE)  # creation order; dropped in reverse
+
+
+def tables_of(scenarios: Sequence[Any]) -> tuple[Table, ...]:
+    """The tables `scenarios` work on, each once, parents before the tables that refer to
+    them (creation order; dropped in reverse)."""
+    found: dict[str, Table] = {}
+    for scenario in scenarios:
+        for table in scenario.tables:
+            for parent in sorted(table.foreign_keys, key=lambda fk: fk.target_fullname):
+                found.setdefault(parent.column.table.name, parent.column.table)
+            found.setdefault(table.name, table)
+    bad = [name for name in found if not name.startswith(TABLE_PREFIX)]
+    if bad:
+        from harness.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"scenario table '{bad[0]}' does not start with '{TABLE_PREFIX}'",
+            f"name every table a scenario uses {TABLE_PREFIX}…: ormbench touches only its own",
+        )
+    return tuple(found.values())
 
 
 @dataclass(frozen=True)
@@ -80,8 +111,10 @@ def connect_error(target: Target, exc: BaseException) -> ConnectionFailed:
 class HarnessDatabase:
     """Owns `ormbench_*` tables on one database and reads its state without any ORM."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, tables: Sequence[Table] = (item_table,)) -> None:
         self.target = target
+        self.tables = tuple(tables)
+        self.owned = (OWNER_TABLE, *(t.name for t in self.tables))  # creation order
         self.run_id = uuid.uuid4().hex
         self.created: list[str] = []
         self._wal: bool | None = None
@@ -118,8 +151,9 @@ class HarnessDatabase:
                     owner_table.insert(),
                     {"run_id": self.run_id, "created_at": datetime.now(UTC).replace(tzinfo=None)},
                 )
-                item_table.create(conn)
-                self.created.append(ITEM_TABLE)
+                for table in self.tables:
+                    table.create(conn)
+                    self.created.append(table.name)
         except Exception as exc:  # the driver's own error type varies by driver
             try:
                 # Where DDL is transactional the rollback removed what was created; elsewhere
@@ -141,7 +175,7 @@ class HarnessDatabase:
         treat `ORMBENCH_ITEM` as the same table."""
         found = inspect(self.engine)
         existing = {n.lower(): n for n in [*found.get_table_names(), *found.get_view_names()]}
-        taken = [existing[n] for n in OWNED if n in existing and n not in self.created]
+        taken = [existing[n] for n in self.owned if n in existing and n not in self.created]
         if not taken:
             return
         where = self.target.label
@@ -153,7 +187,7 @@ class HarnessDatabase:
                 f"{run_id}, started {created_at}) that is still running or did not finish; "
                 "nothing was changed",
                 "if no ormbench run uses this database, drop them by hand: "
-                + " ".join(f"DROP TABLE {n};" for n in reversed(OWNED) if n in existing),
+                + " ".join(f"DROP TABLE {n};" for n in reversed(self.owned) if n in existing),
             )
         raise UnsafeTable(
             f"table {taken[0]} already exists in {where} and this run did not create it; "
@@ -212,7 +246,7 @@ class HarnessDatabase:
         `drop_tables()` removes them; the marker check still guards anyone else's."""
         self.run_id = run_id
         existing = {n.lower() for n in inspect(self.engine).get_table_names()}
-        self.created = [n for n in OWNED if n in existing]
+        self.created = [n for n in self.owned if n in existing]
 
     def ping(self) -> None:
         """Raise ConnectionFailed unless the server answers now (within the connect timeout)."""
@@ -222,55 +256,66 @@ class HarnessDatabase:
         except Exception as exc:
             raise connect_error(self.target, exc) from None
 
-    def reset(self) -> None:
-        """Empty the item table (untimed, before each round of a destructive scenario)."""
-        statement = (
-            f"DELETE FROM {ITEM_TABLE}"
-            if self.target.family == "sqlite"
-            else f"TRUNCATE TABLE {ITEM_TABLE}"
+    def reset(self, *tables: Table) -> None:
+        """Empty `tables` (default: the item table), untimed, before a round that needs fresh
+        state; the tables that refer to others first."""
+        chosen = tables or (item_table,)
+        related = any(t.foreign_keys for t in self.tables if t in chosen) or any(
+            fk.column.table in chosen for t in self.tables for fk in t.foreign_keys
         )
+        order = [t for t in reversed(self.tables) if t in chosen]
         with self.engine.begin() as conn:
-            conn.execute(text(statement))
+            for table in order:
+                # TRUNCATE is refused on a table another one refers to (and is not
+                # transactional on MySQL): DELETE then, as always on SQLite.
+                if self.target.family == "sqlite" or related:
+                    conn.execute(text(f"DELETE FROM {table.name}"))
+                else:
+                    conn.execute(text(f"TRUNCATE TABLE {table.name}"))
 
-    def load(self, rows: list[Row]) -> list[int]:
+    def load(self, rows: Sequence[Row], table: Table = item_table) -> list[int]:
         """Insert rows through SQLAlchemy Core (not any timed code path); return their ids in
-        the order of `rows` (emails are unique and sort in generation order)."""
+        the order of `rows`."""
+        (key,) = table.primary_key.columns
         with self.engine.begin() as conn:
-            conn.execute(item_table.insert(), rows)
-            # Emails are unique and sort in generation order (scenarios.data).
-            ids = conn.execute(text(f"SELECT id FROM {ITEM_TABLE} ORDER BY email")).scalars().all()
+            if self.engine.dialect.insert_executemany_returning_sort_by_parameter_order:
+                result = conn.execute(
+                    table.insert().returning(key, sort_by_parameter_order=True), list(rows)
+                )
+                return list(result.scalars().all())
+            # No RETURNING (MySQL): one multi-row INSERT numbers its rows in order.
+            before = conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
+            conn.execute(table.insert(), list(rows))
+            ids = conn.execute(select(key).where(key > before).order_by(key)).scalars().all()
         return list(ids)
 
     # --- reading ----------------------------------------------------------------------------
 
-    def table_rows(self) -> list[NormalRow]:
-        """Every row of the item table through the bare DB-API cursor, normalised."""
+    def table_rows(self, table: Table = item_table, with_ids: bool = False) -> list[NormalRow]:
+        """Every row of `table` through the bare DB-API cursor, normalised (in id order, id
+        first, `with_ids`; else without the key, whose values depend on the run)."""
+        if table is item_table:
+            columns = ALL_COLUMNS if with_ids else DATA_COLUMNS
+        else:
+            columns = tuple(c.name for c in table.columns if with_ids or not c.primary_key)
+        order = " ORDER BY id" if with_ids else ""
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            cursor.execute(f"SELECT {', '.join(DATA_COLUMNS)} FROM {ITEM_TABLE}")
-            rows = [normal_row(r) for r in cursor.fetchall()]
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {table.name}{order}")
+            rows = [normal_row(r, columns, table) for r in cursor.fetchall()]
             cursor.close()
             raw.commit()
         finally:
             raw.close()
         return rows
 
-    def table_digest(self) -> tuple[int, str]:
-        return digest(self.table_rows())
+    def table_digest(self, table: Table = item_table) -> tuple[int, str]:
+        return digest(self.table_rows(table))
 
-    def table_rows_with_ids(self) -> list[NormalRow]:
+    def table_rows_with_ids(self, table: Table = item_table) -> list[NormalRow]:
         """Every row with its id first, in id order (what a bulk insert returned is held to)."""
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute(f"SELECT {', '.join(ALL_COLUMNS)} FROM {ITEM_TABLE} ORDER BY id")
-            rows = [normal_row(r, ALL_COLUMNS) for r in cursor.fetchall()]
-            cursor.close()
-            raw.commit()
-        finally:
-            raw.close()
-        return rows
+        return self.table_rows(table, with_ids=True)
 
     def capabilities(self) -> Capabilities:
         dialect = self.engine.dialect
@@ -300,7 +345,9 @@ class HarnessDatabase:
             self._wal = str(mode).lower() == "wal"
         return self._wal
 
-    def write_transactions(self, before: int | None, rows_all_written: bool) -> int | None:
+    def write_transactions(
+        self, before: int | None, rows_all_written: bool, table: Table = item_table
+    ) -> int | None:
         """How many transactions wrote since `before` (from `write_counter()`). PostgreSQL:
         the distinct inserting transactions (xmin) of the table's rows, when the operation
         wrote every row (`rows_all_written`); a commit for all rows shows as one."""
@@ -311,7 +358,7 @@ class HarnessDatabase:
             with self.engine.connect() as conn:
                 return int(
                     conn.execute(
-                        text(f"SELECT count(DISTINCT xmin::text) FROM {ITEM_TABLE}")
+                        text(f"SELECT count(DISTINCT xmin::text) FROM {table.name}")
                     ).scalar_one()
                 )
         return None

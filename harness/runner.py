@@ -19,14 +19,14 @@ from typing import Any
 
 from backends import Backend, load_backend
 from backends.base import DOCUMENTED, EQUAL, IDIOMS
-from harness.database import HarnessDatabase, connect_error
+from harness.database import HarnessDatabase, connect_error, tables_of
 from harness.errors import ConnectionFailed, OrmbenchError, redact
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
 from harness.verdicts import DEFAULT_MARGIN
 from reports.model import Cell, SqlSample, TraceCounts, Verification
-from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work
+from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work, load_user_scenario
 from scenarios.schema import digest
 
 FLOOR = "floor"  # the idiom of the raw DB-API floor's cells
@@ -44,6 +44,13 @@ class Plan:
     seed: int = 42
     idioms: tuple[str, ...] = IDIOMS
     margin: float = DEFAULT_MARGIN  # percent: the practical-difference band of a verdict
+    # Users' scenarios as "package.module:Class", imported in each worker before the run.
+    user_scenarios: tuple[str, ...] = ()
+
+    def scenario_classes(self) -> list[type[Scenario]]:
+        for spec in self.user_scenarios:
+            load_user_scenario(spec)
+        return [REGISTRY[name] for name in self.scenarios]
 
 
 # --- timing -------------------------------------------------------------------------------------
@@ -134,6 +141,8 @@ def plan_units(
     the floor once."""
     units = []
     for name, backend in backends.items():
+        if unsupported_reason(scenario, backend) is not None:
+            continue
         if backend.is_floor:
             units.append(Unit(name, FLOOR))
             continue
@@ -143,6 +152,13 @@ def plan_units(
         if EQUAL in idioms and DOCUMENTED not in idioms and Unit(name, EQUAL) not in units:
             units.append(Unit(name, DOCUMENTED))  # equal work is the documented code here
     return units
+
+
+def unsupported_reason(scenario: Scenario, backend: Backend) -> str | None:
+    """Why `backend` does not run `scenario` here, or None."""
+    if not type(backend).supports(type(scenario)):
+        return f"{scenario.name} has no idiom for {backend.name}"
+    return scenario.unsupported(backend.name, backend.target.family)
 
 
 def _trace_counts(tracer: Tracer, operations: int) -> TraceCounts:
@@ -196,7 +212,8 @@ def check_run(
 ) -> RoundCheck:
     """Verify one run, untimed: what the operation returned (read with statements forbidden,
     so objects that were not fully loaded fail here), and the table state."""
-    write_transactions = db.write_transactions(counter_before, scenario.writes_every_row)
+    table = scenario.checked_table
+    write_transactions = db.write_transactions(counter_before, scenario.writes_every_row, table)
     returned = None
     if work.expected_result is not None or (work.returns_created and result is not None):
         if result is None:
@@ -212,11 +229,11 @@ def check_run(
             return RoundCheck(Outcome("failed", reason), write_transactions)
     if work.returns_created and returned is not None:
         # One read of the table serves both checks: the rows with ids, and their digest.
-        created = db.table_rows_with_ids()
-        table = digest(row[1:] for row in created)
+        created = db.table_rows_with_ids(table)
+        state = digest(row[1:] for row in created)
     else:
-        created, table = None, db.table_digest()
-    return RoundCheck(scenario.verify(work, table, returned, created), write_transactions)
+        created, state = None, db.table_digest(table)
+    return RoundCheck(scenario.verify(work, state, returned, created), write_transactions)
 
 
 def trace_unit(
@@ -383,7 +400,13 @@ def run_scenario(
     cells = []
     for name, backend in backends.items():
         cell_idioms = (FLOOR,) if backend.is_floor else plan.idioms
+        reason = unsupported_reason(scenario, backend)
         for idiom in cell_idioms:
+            if reason is not None:
+                cells.append(
+                    _not_run_cell(target, plan, scenario, name, reason, idiom, "unsupported")
+                )
+                continue
             unit = Unit(name, idiom)
             same = None
             if unit not in timings:
@@ -457,7 +480,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
     dropped in every case; when that is impossible (server gone) a "warning" event says what
     is left behind, without hiding the run's own error.
     """
-    db = HarnessDatabase(target)
+    db = HarnessDatabase(target, tables_of(plan.scenario_classes()))
     watchdog: _Watchdog | None = None
     try:
         emit("database", db.database_info())
@@ -493,7 +516,14 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                             for idiom in (FLOOR,) if backend.is_floor else plan.idioms:
                                 emit(
                                     "cell",
-                                    _not_run_cell(target, plan, later, backend_name, reason, idiom),
+                                    _not_run_cell(
+                                        target,
+                                        plan,
+                                        REGISTRY[later](plan.rows, plan.seed),
+                                        backend_name,
+                                        reason,
+                                        idiom,
+                                    ),
                                 )
                     raise ConnectionFailed(
                         f"lost the database during {name}: {lost.message}", lost.hint
@@ -569,12 +599,17 @@ def read_connection_settings(target: Target, backends: dict[str, Backend]) -> di
 
 
 def _not_run_cell(
-    target: Target, plan: Plan, scenario_name: str, backend: str, why: str, idiom: str
+    target: Target,
+    plan: Plan,
+    scenario: Scenario,
+    backend: str,
+    why: str,
+    idiom: str,
+    status: str = "error",
 ) -> Cell:
-    scenario = REGISTRY[scenario_name](plan.rows, plan.seed)
     return Cell(
         database=target.label,
-        scenario=scenario_name,
+        scenario=scenario.name,
         backend=backend,
         rows=scenario.rows,
         operations=scenario.operations(),
@@ -584,12 +619,12 @@ def _not_run_cell(
         ops_per_s=None,
         rows_per_s=None,
         trace=None,
-        verification=Verification("error", why),
+        verification=Verification(status, why),
         idiom=idiom,
     )
 
 
-def _end_worker(process: Any, target: Target, owned: list[str], emit: Emit) -> None:
+def _end_worker(process: Any, target: Target, plan: Plan, owned: list[str], emit: Emit) -> None:
     """Wait for the worker to exit, killing it if it will not. A worker that exits normally
     has dropped its tables (or said why not); one that died or was killed has not, so its
     tables are dropped from here, after it is gone and holds no locks on them."""
@@ -598,13 +633,13 @@ def _end_worker(process: Any, target: Target, owned: list[str], emit: Emit) -> N
         process.kill()
         process.join(timeout=5)
     if owned and process.exitcode != 0:
-        _drop_for_dead_worker(target, owned[0], emit)
+        _drop_for_dead_worker(target, plan, owned[0], emit)
 
 
-def _drop_for_dead_worker(target: Target, run_id: str, emit: Emit) -> None:
+def _drop_for_dead_worker(target: Target, plan: Plan, run_id: str, emit: Emit) -> None:
     """Drop the tables of a worker that could not (marker-checked: only that run's)."""
     try:
-        db = HarnessDatabase(target)
+        db = HarnessDatabase(target, tables_of(plan.scenario_classes()))
     except OrmbenchError as exc:
         emit("warning", f"could not drop the harness tables ({exc.message})")
         return
@@ -704,9 +739,9 @@ def run_in_worker(target: Target, plan: Plan, emit: Emit) -> None:
         grace = target.connect_timeout + 15
         with suppress(queue.Empty):
             _drain(process, events, watch, target, deadline=time.monotonic() + grace)
-        _end_worker(process, target, owned, emit)
+        _end_worker(process, target, plan, owned, emit)
         raise
-    _end_worker(process, target, owned, emit)
+    _end_worker(process, target, plan, owned, emit)
     if kind == "error":
         raise payload
     if kind == "interrupted":

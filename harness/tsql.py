@@ -18,6 +18,7 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -88,7 +89,11 @@ def _by_idiom(
     idiom's where `backend` runs code of its own for it. Fails when this module and the backend
     disagree on which scenarios those are, so that a new or removed `_equal` method cannot leave
     the listing silently wrong."""
-    own = {name for name, cls in REGISTRY.items() if backend.has_own_idiom(cls, EQUAL)}
+    own = {
+        name
+        for name, cls in REGISTRY.items()
+        if name in documented and backend.has_own_idiom(cls, EQUAL)
+    }
     if own != set(equal):
         raise RuntimeError(
             f"{backend.name} has equal-work code for {sorted(own)}, but harness/tsql.py "
@@ -97,7 +102,50 @@ def _by_idiom(
     return {
         name: {DOCUMENTED: documented[name], **({EQUAL: equal[name]} if name in own else {})}
         for name in REGISTRY
+        if name in documented
     }
+
+
+@dataclass(frozen=True)
+class SqlAlchemyTools:
+    """What a scenario module's SQLAlchemy compiler gets: the mssql dialect, and `single`,
+    which compiles one statement (`stmt`, labelled `what`) into a Statement."""
+
+    dialect: Any
+    single: Callable[..., Statement]
+
+
+@dataclass(frozen=True)
+class DjangoTools:
+    """What a scenario module's Django compiler gets (in the child process, Django configured
+    for SQL Server): the connection wrapper, which never connects, and helpers that compile a
+    queryset, an INSERT of model objects, or a save()'s UPDATE of an Item."""
+
+    connection: Any
+    select_sql: Callable[..., Statement]
+    insert_sql: Callable[..., list[Statement]]
+    update_sql: Callable[..., Statement]
+
+    def statement(self, sql: str, params: Any, what: str) -> Statement:
+        """A statement from a compiler's (sql, params), as mssql-django sends it."""
+        return Statement(what, _as_sent(sql, params), len(params))
+
+
+def _add_scenario_compiled(
+    orm: str,
+    tools: Any,
+    documented: dict[str, list[Statement]],
+    equal: dict[str, list[Statement]],
+) -> None:
+    """The statements of scenarios whose module compiles them itself (`Scenario.compiles`)."""
+    for name, cls in REGISTRY.items():
+        compile_offline = cls.offline.get(orm)
+        if compile_offline is None:
+            continue
+        groups = compile_offline(tools)
+        documented[name] = groups[DOCUMENTED]
+        if EQUAL in groups:
+            equal[name] = groups[EQUAL]
 
 
 # --- SQLAlchemy ---------------------------------------------------------------------------------
@@ -179,6 +227,8 @@ def sqlalchemy_tsql(target: Target) -> Compiled:
         ),
         "filter": [single(by_prefix, "the same select() via Session.scalars(), AUTOCOMMIT Engine")],
     }
+    tools = SqlAlchemyTools(dialect, single)
+    _add_scenario_compiled("sqlalchemy", tools, documented, equal)
     return _by_idiom(SqlAlchemyOrm, documented, equal)
 
 
@@ -342,6 +392,8 @@ def django_tsql(target: Target) -> Compiled:
         "filter": [select_sql(by_prefix, "the same query in autocommit, without atomic()")],
         "update": [by_pk, update_sql(["quantity"], "item.save(update_fields=['quantity'])")],
     }
+    tools = DjangoTools(connection, select_sql, insert_sql, update_sql)
+    _add_scenario_compiled("django", tools, documented, equal)
     if connection.connection is not None:
         raise RuntimeError("mssql-django opened a connection while compiling")
     return _by_idiom(DjangoOrm, documented, equal)
@@ -405,9 +457,14 @@ def render(compiled: dict[str, Compiled], width: int = 400) -> str:
     that it serves both idioms."""
     lines: list[str] = []
     for scenario in REGISTRY:
+        if not any(scenario in by_scenario for by_scenario in compiled.values()):
+            continue
         lines.append(f"## {scenario}")
         for orm, by_scenario in compiled.items():
-            groups = by_scenario[scenario]
+            groups = by_scenario.get(scenario)
+            if groups is None:
+                lines.append(f"- {orm}: not supported on SQL Server")
+                continue
             for idiom in IDIOMS:
                 if idiom not in groups:
                     continue

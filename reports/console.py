@@ -8,7 +8,12 @@ from rich.table import Table
 from reports import format as fmt
 from reports.model import RunResult
 
-STATUS_STYLE = {"passed": "green", "failed": "bold red", "error": "bold red"}
+STATUS_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "error": "bold red",
+    "unsupported": "yellow",
+}
 
 
 def render(result: RunResult, console: Console) -> None:

@@ -10,6 +10,8 @@ round's argument.
 
 from __future__ import annotations
 
+import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from scenarios.contract import WorkContract
 from scenarios.data import Row
-from scenarios.schema import ALL_COLUMNS, NormalRow, digest, normal_mapping, normal_row
+from scenarios.schema import ALL_COLUMNS, NormalRow, digest, item_table, normal_mapping, normal_row
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
     from backends.base import Backend
 
 DOCUMENTED = "documented"
@@ -32,10 +36,11 @@ Idiom = Callable[[Any, Any], Any]
 
 
 class Tables(Protocol):
-    """What a scenario needs from the harness to set up state (untimed)."""
+    """What a scenario needs from the harness to set up state (untimed): empty tables (the
+    item table by default), and load rows into one, getting their ids back in order."""
 
-    def reset(self) -> None: ...
-    def load(self, rows: list[Row]) -> list[int]: ...
+    def reset(self, *tables: Table) -> None: ...
+    def load(self, rows: list[Row], table: Table = ...) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -75,12 +80,20 @@ class Scenario(ABC):
     writes_every_row: ClassVar[bool] = False
     # Runs when no --scenarios is given (the rest are chosen by name or with --scenarios all).
     default: ClassVar[bool] = True
+    # The tables it works on (the harness creates and drops them; names start "ormbench_"),
+    # and the one whose rows are digested after every round (Work.expected_table).
+    tables: ClassVar[tuple[Table, ...]] = (item_table,)
+    checked_table: ClassVar[Table] = item_table
     # (backend name, idiom) -> function, filled by `idiom()`; each subclass has its own.
     idioms: ClassVar[dict[tuple[str, str], Idiom]] = {}
+    # ORM -> the function that compiles its idioms' statements for SQL Server offline
+    # (`compiles()`; harness.tsql calls it with its tools, and it returns idiom -> statements).
+    offline: ClassVar[dict[str, Callable[[Any], dict[str, list[Any]]]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.idioms = {}
+        cls.offline = {}
 
     def __init__(self, rows: int, seed: int) -> None:
         self.rows = rows
@@ -100,6 +113,18 @@ class Scenario(ABC):
 
         def add(function: Idiom) -> Idiom:
             cls.idioms[(backend, idiom)] = function
+            return function
+
+        return add
+
+    @classmethod
+    def compiles(cls, orm: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+        """Register the decorated function as `orm`'s offline SQL Server compiler for this
+        scenario: given harness.tsql's tools, it returns {DOCUMENTED: [...], EQUAL: [...]}
+        (EQUAL where the ORM has an equal-work idiom of its own)."""
+
+        def add(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            cls.offline[orm] = function
             return function
 
         return add
@@ -143,6 +168,11 @@ class Scenario(ABC):
 
     def run(self, backend: Backend, argument: Any, idiom: str = DOCUMENTED) -> Any:
         return backend.perform(self, idiom, argument)
+
+    def unsupported(self, backend: str, family: str) -> str | None:
+        """Why `backend` cannot run this scenario on `family`, or None: its cells then say
+        "unsupported" with this reason instead of being timed."""
+        return None
 
     def returned(self, result: Any) -> list[NormalRow]:
         """What a run returned as normalised rows, id first (untimed, read with statements
@@ -241,6 +271,8 @@ def load_user_scenario(spec: str) -> type[Scenario]:
     from harness.errors import ConfigurationError
 
     module, _, attribute = spec.partition(":")
+    if os.getcwd() not in sys.path:  # the console script's path does not hold it
+        sys.path.insert(0, os.getcwd())
     try:
         cls = getattr(import_module(module), attribute)
     except (ImportError, AttributeError) as exc:

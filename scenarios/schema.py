@@ -16,6 +16,8 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
+    ForeignKey,
     Integer,
     MetaData,
     Numeric,
@@ -26,6 +28,8 @@ from sqlalchemy import (
 TABLE_PREFIX = "ormbench_"
 ITEM_TABLE = "ormbench_item"
 OWNER_TABLE = "ormbench_owner"
+PARENT_TABLE = "ormbench_parent"
+CHILD_TABLE = "ormbench_child"
 
 metadata = MetaData()
 
@@ -52,32 +56,55 @@ item_table = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+# A parent/child pair for the relationship scenarios: each parent has a few children.
+parent_table = Table(
+    PARENT_TABLE,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+)
+child_table = Table(
+    CHILD_TABLE,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("parent_id", Integer, ForeignKey(f"{PARENT_TABLE}.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("amount", Numeric(10, 2), nullable=False),
+)
+
 # The columns in the order rows are read, written and compared (id first, when it is kept).
 DATA_COLUMNS: tuple[str, ...] = ("name", "email", "quantity", "price", "active", "created_at")
 ALL_COLUMNS: tuple[str, ...] = ("id", *DATA_COLUMNS)
 
-CENT = Decimal("0.01")
-
 NormalRow = tuple[Any, ...]
 
 
-def _normal_value(column: str, value: Any) -> Any:
-    if column == "price":
-        return str(Decimal(str(value)).quantize(CENT))
-    if column == "active":
+def normal_value(column: Column[Any], value: Any) -> Any:
+    """One value as a plain, comparable one, by the column's type: decimals at the column's
+    scale, booleans as bool, datetimes as ISO text to the second, integers as int, the rest as
+    text. Every driver and ORM that read the same stored value agree on the result."""
+    kind = column.type
+    if value is None:
+        return None
+    if isinstance(kind, Boolean):
         return bool(int(value))
-    if column == "created_at":
+    if isinstance(kind, Integer):
+        return int(value)
+    if isinstance(kind, Numeric) and not isinstance(kind, Float):
+        scale = kind.scale if kind.scale is not None else 2
+        return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-scale)))
+    if isinstance(kind, DateTime):
         if isinstance(value, str):  # SQLite keeps datetimes as text, each ORM its own way
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    if column in ("id", "quantity"):
-        return int(value)
     return str(value)
 
 
-def normal_row(values: Sequence[Any], columns: Sequence[str] = DATA_COLUMNS) -> NormalRow:
-    """One row as plain, comparable values, whatever driver or ORM produced it."""
-    return tuple(_normal_value(c, v) for c, v in zip(columns, values, strict=True))
+def normal_row(
+    values: Sequence[Any], columns: Sequence[str] = DATA_COLUMNS, table: Table = item_table
+) -> NormalRow:
+    """One row of `table` as plain, comparable values, whatever driver or ORM produced it."""
+    return tuple(normal_value(table.c[c], v) for c, v in zip(columns, values, strict=True))
 
 
 def normal_mapping(row: Mapping[str, Any], columns: Sequence[str] = DATA_COLUMNS) -> NormalRow:

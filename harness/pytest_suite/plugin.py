@@ -65,7 +65,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ormbench-scenarios",
         metavar="NAMES",
         default="",
-        help=f"Comma-separated scenarios. Default: all ({', '.join(REGISTRY)}).",
+        help="Comma-separated scenarios: names, 'all', or package.module:Class. "
+        f"Default: {', '.join(n for n, c in REGISTRY.items() if c.default)}.",
     )
     group.addoption(
         "--ormbench-backends",
@@ -88,7 +89,8 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     if config.getoption("ormbench_warmup") < 0:
         raise pytest.UsageError("--ormbench-warmup must be 0 or more")
     try:
-        scenarios = [s.name for s in resolve(_names(config.getoption("ormbench_scenarios")))]
+        names = _names(config.getoption("ormbench_scenarios"))
+        scenarios = [s.name for s in resolve(names)]
         backends = _backend_names((config.getoption("ormbench_backends"),))
         url = config.getoption("ormbench_db")
         target = parse_target(url) if url else embedded_sqlite_target()
@@ -101,6 +103,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         rounds=config.getoption("ormbench_rounds"),
         warmup=config.getoption("ormbench_warmup"),
         seed=config.getoption("ormbench_seed"),
+        user_scenarios=tuple(n for n in names if ":" in n),
     )
     return SuiteConfig(target=target, embedded=not url, plan=plan)
 
@@ -150,12 +153,12 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 def ormbench_session(pytestconfig: pytest.Config) -> Iterator[SuiteSession]:
     """Harness tables and connected backends for the whole session; tables dropped at the end.
     A database that cannot be reached ends the session with one line, not a traceback per test."""
-    from harness.database import HarnessDatabase
+    from harness.database import HarnessDatabase, tables_of
 
     suite = pytestconfig.stash[SUITE_KEY]
     target, plan = suite.target, suite.plan
     try:
-        db = HarnessDatabase(target)
+        db = HarnessDatabase(target, tables_of(plan.scenario_classes()))
     except OrmbenchError as exc:
         pytest.exit(f"ormbench: {exc}", returncode=2)
     try:

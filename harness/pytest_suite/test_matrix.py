@@ -9,8 +9,10 @@ import gc
 from dataclasses import asdict
 from typing import Any
 
+import pytest
+
 from harness.pytest_suite.plugin import SuiteSession
-from harness.runner import close_round, open_round, trace_and_verify
+from harness.runner import close_round, open_round, trace_and_verify, unsupported_reason
 from scenarios import REGISTRY
 
 
@@ -21,6 +23,9 @@ def test_scenario(
     plan = session.plan
     scenario = REGISTRY[scenario_name](plan.rows, plan.seed)
     backend = session.backends[backend_spec]
+    reason = unsupported_reason(scenario, backend)
+    if reason is not None:
+        pytest.skip(reason)
     # As in the run loop: read scenarios load their rows once, destructive ones every round.
     shared = None if scenario.destructive else scenario.prepare(session.db)
 
