@@ -13,6 +13,7 @@ from rich.console import Console
 
 from backends import BACKENDS, load_backend
 from backends.base import IDIOM_TITLES, IDIOMS
+from harness.database import tables_of
 from harness.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -204,7 +205,9 @@ def run(
     from harness.run import execute
 
     names = _names(scenario_names)
-    scenarios = [s.name for s in resolve(names)]
+    chosen = resolve(names)
+    tables_of(chosen)  # a user scenario's tables must be ormbench's own: say so before running
+    scenarios = [s.name for s in chosen]
     backends = _backend_names(backend_names)
     targets: list[Target] = [parse_target(u, connect_timeout) for u in dbs]
     for target in targets:

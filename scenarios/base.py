@@ -175,9 +175,12 @@ class Scenario(ABC):
         return None
 
     def returned(self, result: Any) -> list[NormalRow]:
-        """What a run returned as normalised rows, id first (untimed, read with statements
-        forbidden): ORM objects by attribute, the floor's rows as they are."""
-        return [normal_row(_values(item), ALL_COLUMNS) for item in result]
+        """What a run returned as normalised rows of `checked_table`, every column in table
+        order (untimed, read with statements forbidden): ORM objects by attribute, the floor's
+        rows as they are. A scenario that returns something else overrides this."""
+        table = self.checked_table
+        columns = ALL_COLUMNS if table is item_table else tuple(c.name for c in table.columns)
+        return [normal_row(_values(item, columns), columns, table) for item in result]
 
     def verify(
         self,
@@ -233,11 +236,11 @@ def with_id(pk: int, row: Row) -> NormalRow:
     return (pk, *normal_mapping(row))
 
 
-def _values(item: Any) -> Any:
+def _values(item: Any, columns: tuple[str, ...]) -> Any:
     """An ORM object's columns; a driver's row as it is (pyodbc's Row reads by name too)."""
     if isinstance(item, tuple | list):
         return item
-    return [getattr(item, column) for column in ALL_COLUMNS]
+    return [getattr(item, column) for column in columns]
 
 
 def resolve(names: list[str] | None) -> list[type[Scenario]]:
