@@ -16,6 +16,7 @@ from backends.base import IDIOM_TITLES, IDIOMS
 from harness.database import tables_of
 from harness.errors import (
     EXIT_INTERRUPTED,
+    EXIT_NOT_COMPARABLE,
     EXIT_OK,
     EXIT_REGRESSION,
     EXIT_USAGE,
@@ -292,16 +293,25 @@ def report(results: Path, output: Path, summary: Path | None) -> int:
     metavar="PATH",
     help="Also write the comparison as Markdown to PATH.",
 )
+@click.option(
+    "--accept-floor-move",
+    is_flag=True,
+    help="Exit 0 even when the raw DB-API floor moved beyond --threshold (a deliberate change "
+    "of database, driver or machine); without it such a comparison exits 3.",
+)
 @_SUMMARY_OPTION
 def compare(
     baseline: Path,
     current: Path,
     threshold: float,
     markdown_path: Path | None,
+    accept_floor_move: bool,
     summary: Path | None,
 ) -> int:
     """Compare two runs cell by cell (results.json or pytest-benchmark JSON). Exit 1 when a
-    cell regressed beyond --threshold, 0 otherwise, 2 for unusable input."""
+    cell regressed beyond --threshold; 3 when the raw DB-API floor itself moved beyond it (the
+    database or machine changed; --accept-floor-move accepts that); 0 otherwise; 2 for
+    unusable input."""
     from harness.compare import compare_files
     from harness.summary import append_summary
     from reports import compare as compare_report
@@ -320,7 +330,11 @@ def compare(
         err.print(f"comparison written to {markdown_path}", markup=False)
     for path in append_summary(markdown, summary):
         err.print(f"summary appended to {path}", markup=False)
-    return EXIT_REGRESSION if result.regressions else EXIT_OK
+    if result.regressions:
+        return EXIT_REGRESSION
+    if result.floor_moves and not accept_floor_move:
+        return EXIT_NOT_COMPARABLE
+    return EXIT_OK
 
 
 @cli.command()

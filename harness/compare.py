@@ -21,7 +21,13 @@ Verdicts (threshold t, e.g. 0.10):
   of a regression (1.1x slower <-> 1.1x faster), so neither direction is easier to claim — and
   the cell's own interval wholly below 1;
 - "within threshold": the interval lies between the two; "inconclusive": anything else;
-- the floor itself is the yardstick, not gated: beyond the threshold it is "floor moved";
+- the floor itself is the yardstick: beyond the threshold it is "floor moved", and the whole
+  comparison is "not comparable: the database or machine changed" (its own exit code) unless
+  the caller accepts that (`--accept-floor-move`), since a uniform slowdown of everything moves
+  the floor and the ORM cells alike and the floor-relative rule alone would pass it;
+- gating needs MIN_GATE_ROUNDS timed rounds a side: cells with fewer are "not comparable";
+- rounds that were not interleaved (a pytest-benchmark file on either side) do not pair: the
+  floor-relative change then comes from an independent-samples interval of the four samples;
 - without a floor on both sides (no raw DB-API backend, or its cell failed verification) the
   cell's own interval is judged against the threshold, and the reason says so;
 - cells whose verification did not pass on either side, that hold no rounds, or that were run
@@ -39,10 +45,13 @@ from pathlib import Path
 
 from backends import FLOOR
 from harness.results_file import PYTEST_SOURCE, load_result
-from harness.stats import Interval, independent_ratio, median
+from harness.stats import Interval, independent_ratio, independent_relative, median
 from reports.model import Cell, DatabaseInfo, RunResult
 
 DEFAULT_THRESHOLD = 10.0  # percent
+# Fewer rounds than this a side and a cell is not gated: at 3-5 rounds a bootstrap interval of
+# a median excludes "no change" in 10-13% of no-change trials.
+MIN_GATE_ROUNDS = 6
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -91,6 +100,24 @@ class CompareResult:
     @property
     def regressions(self) -> list[CellChange]:
         return [c for c in self.changes if c.status == REGRESSION]
+
+    @property
+    def floor_moves(self) -> list[CellChange]:
+        """Floor cells that moved beyond the threshold: the database or machine changed."""
+        return [c for c in self.changes if c.status == FLOOR_MOVED]
+
+    def floor_move_line(self) -> str:
+        """One line naming the largest move of the floor, or "" when it did not move."""
+        if not self.floor_moves:
+            return ""
+        worst = max(self.floor_moves, key=lambda c: abs(math.log(c.ratio or 1)))
+        change = f"{((worst.ratio or 1) - 1) * 100:+.0f}%"
+        return (
+            f"not comparable: the database or machine changed by {change} (the raw DB-API "
+            f"floor of {worst.scenario} on {worst.database}; {len(self.floor_moves)} floor "
+            f"cell{'s' if len(self.floor_moves) != 1 else ''} moved beyond ±"
+            f"{self.threshold * 100:g}%)"
+        )
 
     def count(self, status: str) -> int:
         return sum(1 for c in self.changes if c.status == status)
@@ -147,10 +174,25 @@ def compare(
             if info.error:
                 notes.append(f"{name} {info.label}: {info.error}")
 
+    paired = PYTEST_SOURCE not in (
+        baseline.plan.get("source"),
+        current.plan.get("source"),
+    )
     before = {_key(c, base_keys): c for c in baseline.cells}
     after = {_key(c, current_keys): c for c in current.cells}
+    few = [
+        name
+        for name, result in (("baseline", baseline), ("current", current))
+        if any(0 < len(c.rounds_s) < MIN_GATE_ROUNDS for c in result.cells)
+    ]
+    if few:
+        notes.append(
+            f"the {' and '.join(few)} run{'s have' if len(few) > 1 else ' has'} cells with "
+            f"fewer than {MIN_GATE_ROUNDS} timed rounds: those are not gated (run with "
+            f"--rounds {MIN_GATE_ROUNDS} or more)"
+        )
     changes = [
-        judge(key, before[key], after[key], threshold, _floors(key, before, after))
+        judge(key, before[key], after[key], threshold, _floors(key, before, after), paired)
         if key in after
         else CellChange(*key, status=ONLY_BASELINE, baseline_median_s=before[key].median_s)
         for key in before
@@ -169,9 +211,11 @@ def judge(
     after: Cell,
     threshold: float,
     floors: tuple[Cell, Cell] | None = None,
+    paired: bool = True,
 ) -> CellChange:
     """The verdict on one cell present on both sides; `floors` are the raw DB-API cells of the
-    same database and scenario (baseline, current), when both exist and passed."""
+    same database and scenario (baseline, current), when both exist and passed; `paired`:
+    round i of every backend ran in the same interleaved round (ormbench run)."""
     base = CellChange(
         *key,
         status="",
@@ -189,6 +233,13 @@ def judge(
         return _with(base, NOT_COMPARABLE, f"rows {before.rows} vs {after.rows}")
     if not before.rounds_s or not after.rounds_s:
         return _with(base, NOT_COMPARABLE, "no timed rounds on one side")
+    fewest = min(len(before.rounds_s), len(after.rounds_s))
+    if fewest < MIN_GATE_ROUNDS:
+        return _with(
+            base,
+            NOT_COMPARABLE,
+            f"{fewest} timed rounds on a side; gating needs {MIN_GATE_ROUNDS} or more",
+        )
     seed = _seed(key)
     own = independent_ratio(after.rounds_s, before.rounds_s, seed=seed)
     relative = None
@@ -196,14 +247,20 @@ def judge(
     if key[2] == FLOOR:
         status = verdict(own, threshold)
         if status in (REGRESSION, IMPROVEMENT):
-            status, reason = FLOOR_MOVED, "database or machine speed; not gated"
+            status, reason = FLOOR_MOVED, "the database or machine changed speed"
     elif floors is None:
         status = verdict(own, threshold)
         reason = "no floor on both sides: judged on its own time"
     else:
-        relative = independent_ratio(
-            _per_round(after, floors[1]), _per_round(before, floors[0]), seed=seed
-        )
+        if paired:
+            relative = independent_ratio(
+                _per_round(after, floors[1]), _per_round(before, floors[0]), seed=seed
+            )
+        else:
+            relative = independent_relative(
+                after.rounds_s, floors[1].rounds_s, before.rounds_s, floors[0].rounds_s, seed
+            )
+            reason = "rounds not interleaved: independent-samples interval"
         status = verdict(relative, threshold)
         if (status == REGRESSION and not own.low > 1) or (
             status == IMPROVEMENT and not own.high < 1

@@ -9,6 +9,9 @@ EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
 EXIT_REGRESSION = 1  # `ormbench compare`: a cell got slower beyond the threshold
 EXIT_USAGE = 2
+# `ormbench compare`: the raw DB-API floor moved beyond the threshold, so the database or the
+# machine changed speed and the two runs do not compare (unless --accept-floor-move).
+EXIT_NOT_COMPARABLE = 3
 EXIT_INTERRUPTED = 130
 # RunResult.incomplete_reason of a run ended by Ctrl-C; exit_code() matches it exactly, since
 # a server's own message may say "interrupted" too.

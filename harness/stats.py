@@ -88,6 +88,38 @@ def independent_ratio(
     return Interval(estimate, low, high)
 
 
+def independent_relative(
+    current: Sequence[float],
+    current_floor: Sequence[float],
+    baseline: Sequence[float],
+    baseline_floor: Sequence[float],
+    seed: int = 0,
+) -> Interval:
+    """(median(current)/median(current_floor)) / (median(baseline)/median(baseline_floor)): a
+    cell's change relative to the floor when its rounds were not interleaved with the floor's
+    (pytest-benchmark runs each backend's rounds in a block), so no round pairs with another;
+    a seeded percentile bootstrap resamples the four samples independently."""
+    samples_in = (current, current_floor, baseline, baseline_floor)
+
+    def relative(a: Sequence[float], fa: Sequence[float], b: Sequence[float], fb: Sequence[float]):
+        return (statistics.median(a) / statistics.median(fa)) / (
+            statistics.median(b) / statistics.median(fb)
+        )
+
+    estimate = relative(*samples_in)
+    if min(len(s) for s in samples_in) < 2:
+        return Interval(estimate, -math.inf, math.inf)
+    rng = random.Random(seed)
+    samples = sorted(
+        relative(*(rng.choices(s, k=len(s)) for s in samples_in))
+        for _ in range(BOOTSTRAP_RESAMPLES)
+    )
+    tail = (1 - CONFIDENCE) / 2
+    low = samples[int(tail * BOOTSTRAP_RESAMPLES)]
+    high = samples[int((1 - tail) * BOOTSTRAP_RESAMPLES) - 1]
+    return Interval(estimate, low, high)
+
+
 def _exp(x: float) -> float:
     return math.inf if x == math.inf else 0.0 if x == -math.inf else math.exp(x)
 

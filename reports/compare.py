@@ -107,6 +107,8 @@ def render_console(result: CompareResult, console: Console) -> None:
     console.print(table)
     style = "bold red" if result.regressions else "bold green"
     console.print(f"[{style}]{headline(result)}[/]")
+    if result.floor_moves:
+        console.print(f"[bold yellow]{result.floor_move_line()}[/]", highlight=False)
 
 
 def render_markdown(result: CompareResult) -> str:
@@ -117,6 +119,7 @@ def render_markdown(result: CompareResult) -> str:
         change=change,
         floor_change=floor_change,
         headline=headline(result),
+        floor_move=result.floor_move_line(),
         databases=databases(result),
         gate=gate(result),
     )

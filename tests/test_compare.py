@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import replace
 
 import pytest
@@ -275,3 +276,63 @@ def test_results_json_written_by_the_model_round_trips(tmp_path):
     original.write(tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text())["schema_version"] == SCHEMA_VERSION
     assert statuses(original, RunResult.read(tmp_path / "r.json")) == {("get", "django"): WITHIN}
+
+
+SCENARIO_NAMES = ("create", "bulk_create", "get", "filter", "update", "delete")
+
+
+def everything(scale: float, seed: int, slow: str = "", factor: float = 1.0) -> list[Cell]:
+    """Every scenario's interleaved cells, as `drifting` makes one scenario's."""
+    return [
+        replace(c, scenario=name)
+        for i, name in enumerate(SCENARIO_NAMES)
+        for c in drifting(scale, seed * 100 + i, slow, factor)
+    ]
+
+
+def test_a_uniform_3x_slowdown_is_not_a_silent_pass(cli, tmp_path):
+    """Database, driver or runner 3x slower for everyone: no ORM cell moved against the floor,
+    but the comparison must not pass: exit 3, with the move named; accepted only on request."""
+    result(everything(1.0, 1)).write(tmp_path / "base.json")
+    result(everything(3.0, 2)).write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json", "--markdown", "compare.md")
+    assert run.code == 3, run.stdout + run.stderr
+    said = " ".join(run.stdout.split())
+    assert re.search(r"not comparable: the database or machine changed by \+(19|20)\d%", said)
+    assert "not comparable" in (tmp_path / "compare.md").read_text()
+    accepted = cli("compare", "base.json", "current.json", "--accept-floor-move")
+    assert accepted.code == 0, accepted.stdout
+
+
+def test_one_backend_slowed_1_5x_is_flagged_in_every_cell():
+    found = statuses(result(everything(1.0, 3)), result(everything(1.0, 4, "django", 1.5)))
+    assert {s for (_, b), s in found.items() if b == "django"} == {REGRESSION}
+    assert {s for (_, b), s in found.items() if b == "sqlalchemy"} == {WITHIN}
+
+
+def test_equal_runs_pass_with_exit_0(cli, tmp_path):
+    result(everything(1.0, 5)).write(tmp_path / "base.json")
+    result(everything(1.0, 6)).write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json")
+    assert run.code == 0, run.stdout
+    assert "no regression" in run.stdout
+
+
+def test_fewer_than_6_rounds_a_side_are_not_gated():
+    short = [replace(c, rounds_s=c.rounds_s[:5]) for c in drifting(1.0, 7, "django", 2.0)]
+    outcome = compare(result(drifting(1.0, 8)), result(short), 0.10)
+    assert {c.status for c in outcome.changes} == {NOT_COMPARABLE}
+    assert all("gating needs 6 or more" in c.reason for c in outcome.changes)
+    assert any("fewer than 6 timed rounds" in note for note in outcome.notes)
+
+
+def test_unpaired_rounds_use_the_independent_samples_interval():
+    """pytest-benchmark runs each backend's rounds in a block: round i of Django did not run
+    beside round i of the floor, so the floor-relative change is not taken round by round."""
+    plan = {"rows": 1000, "rounds": 10, "warmup": 1, "seed": 42, "source": "pytest-benchmark"}
+    baseline = result(drifting(1.0, 9), plan=plan)
+    current = result(drifting(1.0, 10, "django", 1.5), plan=plan)
+    found = {c.backend: c for c in compare(baseline, current, 0.10).changes}
+    assert found["django"].status == REGRESSION
+    assert "independent-samples" in found["django"].reason
+    assert found["sqlalchemy"].status == WITHIN
