@@ -183,6 +183,13 @@ def cli() -> None:
     help="Practical-difference band: a winner is named only when the ratio's interval lies "
     "wholly outside +-PERCENT, 'no practical difference' when wholly inside.",
 )
+@click.option(
+    "--shard",
+    default="",
+    metavar="K/N",
+    help="Run only the K-th of N slices of the database x scenario matrix (round-robin, "
+    "deterministic); join the N results.json with `ormbench merge`.",
+)
 @_OUTPUT_OPTION
 @_CONNECT_TIMEOUT_OPTION
 @_SUMMARY_OPTION
@@ -197,14 +204,17 @@ def run(
     seed: int,
     idiom: str,
     margin: float,
+    shard: str,
     output: Path,
     connect_timeout: float,
     summary: Path | None,
     quiet: bool,
 ) -> int:
     """Run the scenarios through every backend on every database and write the report."""
-    from harness.run import execute
+    from harness.run import execute, parse_shard
 
+    if shard:
+        parse_shard(shard)  # bad input: one line before anything runs
     names = _names(scenario_names)
     chosen = resolve(names)
     tables_of(chosen)  # a user scenario's tables must be ormbench's own: say so before running
@@ -227,6 +237,7 @@ def run(
         idioms=IDIOMS if idiom == "both" else (idiom,),
         margin=margin,
         user_scenarios=tuple(n for n in names if ":" in n),
+        shard=shard,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if embedded and targets[0].location and not quiet:
@@ -269,6 +280,20 @@ def report(results: Path, output: Path, summary: Path | None) -> int:
     from harness.results_file import load_result
 
     result = load_result(results)
+    write_report(result, prepare_output(output), summary, Console(stderr=True, highlight=False))
+    return exit_code(result)
+
+
+@cli.command()
+@click.argument("results", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@_OUTPUT_OPTION
+@_SUMMARY_OPTION
+def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
+    """Join the results.json of the shards of one run (`ormbench run --shard K/N`) into one
+    results.json and report, as if it had run unsharded; `report` and `compare` accept it."""
+    from harness.merge import merge_files
+
+    result = merge_files(list(results))
     write_report(result, prepare_output(output), summary, Console(stderr=True, highlight=False))
     return exit_code(result)
 

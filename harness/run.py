@@ -73,6 +73,34 @@ class _Collector:
                 self.progress(f"{self.label}: {scenario} done ({total} rounds)")
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """ "K/N" -> (K, N), 1 <= K <= N."""
+    from harness.errors import ConfigurationError
+
+    k, _, n = text.partition("/")
+    try:
+        shard, shards = int(k), int(n)
+    except ValueError:
+        shard = shards = 0
+    if not (1 <= shard <= shards):
+        raise ConfigurationError(
+            f"--shard {text!r} is not K/N with 1 <= K <= N", "e.g. --shard 2/4 (the second of 4)"
+        )
+    return shard, shards
+
+
+def shard_scenarios(plan: Plan, targets: list[Target]) -> list[tuple[str, ...]]:
+    """Each target's scenarios in this run: all of them, or with `plan.shard` "K/N" the K-th
+    slice of the database x scenario matrix, dealt round-robin in a fixed order (databases as
+    given, scenarios in report order), so N shards cover every pair exactly once."""
+    if not plan.shard:
+        return [plan.scenarios] * len(targets)
+    shard, shards = parse_shard(plan.shard)
+    pairs = [(i, s) for i in range(len(targets)) for s in plan.scenarios]
+    mine = {pair for index, pair in enumerate(pairs) if index % shards == shard - 1}
+    return [tuple(s for s in plan.scenarios if (i, s) in mine) for i in range(len(targets))]
+
+
 def execute(plan: Plan, targets: list[Target], progress: Progress | None = None) -> RunResult:
     """Run the plan on every target. Never raises for a database that fails: its error is kept
     in the result (`DatabaseInfo.error`); KeyboardInterrupt ends the run, marked incomplete."""
@@ -80,13 +108,15 @@ def execute(plan: Plan, targets: list[Target], progress: Progress | None = None)
     clock = time.perf_counter()
     collector = _Collector(progress=progress)
     incomplete: str | None = None
-    for target in targets:
+    for target, scenarios in zip(targets, shard_scenarios(plan, targets), strict=True):
+        if not scenarios:
+            continue  # another shard runs this database
         collector.label = target.label
         if progress:
             progress(f"{target.label}: starting")
         before = len(collector.databases)
         try:
-            run_in_worker(target, plan, collector)
+            run_in_worker(target, replace(plan, scenarios=scenarios), collector)
         except KeyboardInterrupt:
             incomplete = INTERRUPTED_REASON
             _mark_error(collector, before, target, incomplete)

@@ -46,6 +46,7 @@ class Plan:
     margin: float = DEFAULT_MARGIN  # percent: the practical-difference band of a verdict
     # Users' scenarios as "package.module:Class", imported in each worker before the run.
     user_scenarios: tuple[str, ...] = ()
+    shard: str = ""  # "K/N": this run is the K-th of N slices of the database x scenario matrix
 
     def scenario_classes(self) -> list[type[Scenario]]:
         for spec in self.user_scenarios:
