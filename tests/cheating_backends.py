@@ -74,3 +74,13 @@ class OneQueryPagesDjango(DjangoOrm):
         )
         return [rows[start : start + size] for start in range(0, len(rows), size)]
 
+
+class RowByRowBulkUpdateDjango(DjangoOrm):
+    """Django whose set-based update loads the matching rows and saves them one by one."""
+
+    @replaces("bulk_update")
+    def bulk_update(self, _: None) -> None:
+        with self.atomic():
+            for item in self.Item.objects.filter(active=True):
+                item.quantity += 1
+                item.save(update_fields=["quantity"])
