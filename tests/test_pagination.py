@@ -162,3 +162,11 @@ def test_keyset_pages_from_one_query_break_the_contract(cli, tmp_path, any_url) 
     assert "1 SELECT statements, the contract has 10" in django["equal"]["reason"]
     others = [c for c in data["cells"] if c["backend"] != "django"]
     assert all(c["verification"]["status"] == "passed" for c in others)
+
+
+def test_list_shows_the_slices_in_the_idioms_labels(cli) -> None:
+    # Code in a docstring is not console markup: `[off:off + size]` stays in the label.
+    result = cli("list", env={"PYTHONPATH": PYTHONPATH})
+    assert result.code == 0, result.stderr
+    assert 'Item.objects.order_by("id")[off:off + size]' in result.stdout
+    assert 'filter(id__gt=last).order_by("id")[:size]' in result.stdout
