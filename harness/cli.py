@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from backends import BACKENDS, load_backend
 from backends.base import IDIOM_TITLES, IDIOMS
@@ -380,12 +381,13 @@ def list_command() -> None:
     out = Console(highlight=False, soft_wrap=True)
     out.print("[bold]Scenarios[/]")
     for name, cls in REGISTRY.items():
-        out.print(f"  [cyan]{name}[/]: {cls.description()}")
+        # Docstrings quote code (`[off:off + size]`), which is not Rich markup.
+        out.print(f"  [cyan]{name}[/]: {escape(cls.description())}")
     out.print("[bold]Backends[/]")
     for name in BACKENDS:
         cls = load_backend(name)
         doc = " ".join((cls.__doc__ or "").split())
-        out.print(f"  [cyan]{name}[/] ({cls.title}): {doc}")
+        out.print(f"  [cyan]{name}[/] ({cls.title}): {escape(doc)}")
         for scenario in REGISTRY.values():
             if not cls.supports(scenario):
                 continue
@@ -393,7 +395,7 @@ def list_command() -> None:
                 if not cls.has_own_idiom(scenario, idiom):
                     continue
                 label = scenario.name if cls.is_floor else f"{scenario.name}, {IDIOM_TITLES[idiom]}"
-                out.print(f"      {label}: {cls.idiom_doc(scenario, idiom)}")
+                out.print(f"      {label}: {escape(cls.idiom_doc(scenario, idiom))}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -60,3 +60,27 @@ class TimedOnlyCheatDjango(DjangoOrm):
         with self.atomic():
             for row in rows:
                 self.Item.objects.create(**row)
+
+
+class OneQueryPagesDjango(DjangoOrm):
+    """Django whose keyset pages come from one SELECT of all of them, split afterwards: the
+    right rows on the right pages, one statement instead of one per page."""
+
+    @replaces("paginate_keyset")
+    def paginate_keyset(self, walk: Any) -> list[list[Any]]:
+        size = walk.size
+        rows = list(
+            self.Item.objects.filter(id__gt=walk.after_id).order_by("id")[: walk.pages * size]
+        )
+        return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+class RowByRowBulkUpdateDjango(DjangoOrm):
+    """Django whose set-based update loads the matching rows and saves them one by one."""
+
+    @replaces("bulk_update")
+    def bulk_update(self, _: None) -> None:
+        with self.atomic():
+            for item in self.Item.objects.filter(active=True):
+                item.quantity += 1
+                item.save(update_fields=["quantity"])

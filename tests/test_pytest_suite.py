@@ -15,10 +15,9 @@ import pytest
 from backends import BACKENDS
 from scenarios import REGISTRY
 
-DEFAULT = [name for name, cls in REGISTRY.items() if cls.default]
-
 REPO = Path(__file__).parent.parent
 TESTS = str(Path(__file__).parent)
+DEFAULT_SCENARIOS = [name for name, cls in REGISTRY.items() if cls.default]  # run without a choice
 TINY = ["--ormbench-rows", "10", "--ormbench-rounds", "2", "--ormbench-warmup", "0"]
 
 
@@ -52,7 +51,7 @@ def test_one_benchmark_per_scenario_and_backend_with_its_facts(benchmark_json):
     data = json.loads(benchmark_json.read_text())
     benchmarks = data["benchmarks"]
     pairs = [(b["extra_info"]["scenario"], b["extra_info"]["backend"]) for b in benchmarks]
-    assert sorted(pairs) == sorted((s, b) for s in DEFAULT for b in BACKENDS)
+    assert sorted(pairs) == sorted((s, b) for s in DEFAULT_SCENARIOS for b in BACKENDS)
     for bench in benchmarks:
         info = bench["extra_info"]
         assert info["verification"] == {"status": "passed", "reason": ""}
@@ -82,7 +81,7 @@ def test_report_renders_the_benchmark_json(cli, benchmark_json, tmp_path):
     assert "pytest-benchmark run" in report
     assert "SQLAlchemy / Django" in report
     results = json.loads((tmp_path / "out/results.json").read_text())
-    assert len(results["cells"]) == len(DEFAULT) * len(BACKENDS)
+    assert len(results["cells"]) == len(DEFAULT_SCENARIOS) * len(BACKENDS)
     assert {c["verification"]["status"] for c in results["cells"]} == {"passed"}
     assert all(len(c["rounds_s"]) == 2 for c in results["cells"])
     # The results.json it wrote re-renders, and compares against the benchmark JSON.

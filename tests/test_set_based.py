@@ -1,0 +1,117 @@
+"""Set-based writes: one UPDATE, or one DELETE, of every matching row, in one transaction,
+no row loaded first (Django's delete() takes its fast path), the table checked after every
+round; a row-by-row update fails the contract. On SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from scenarios.data import make_rows
+
+TESTS = Path(__file__).parent
+# The tests' plug-in backends, and this checkout ahead of any installed copy of ormbench.
+PYTHONPATH = os.pathsep.join([str(TESTS), str(TESTS.parent)])
+DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
+SCENARIOS = ("bulk_update", "bulk_delete")
+ROWS = 200
+ACTIVE = sum(r["active"] for r in make_rows(ROWS, 42))
+INACTIVE = ROWS - ACTIVE
+
+
+@pytest.fixture(params=DATABASES)
+def any_url(request) -> str:
+    return request.getfixturevalue(request.param)
+
+
+def _run(cli, folder: Path, url: str, scenarios: str, *args: str):
+    result = cli(
+        "run",
+        "--db",
+        url,
+        "--scenarios",
+        scenarios,
+        "--rows",
+        str(ROWS),
+        "--rounds",
+        "3",
+        "--warmup",
+        "0",
+        *args,
+        env={"PYTHONPATH": PYTHONPATH},
+    )
+    path = folder / "ormbench-report/results.json"
+    return result, json.loads(path.read_text()) if path.exists() else None
+
+
+@pytest.fixture
+def set_run(cli, tmp_path, any_url):
+    result, data = _run(cli, tmp_path, any_url, ",".join(SCENARIOS))
+    assert result.code == 0, result.stderr + result.stdout
+    return data
+
+
+def test_the_data_has_rows_on_both_sides_of_the_condition() -> None:
+    assert 0.4 * ROWS < ACTIVE < 0.6 * ROWS
+
+
+def test_every_cell_passes_with_the_table_checked_every_round(set_run) -> None:
+    cells = set_run["cells"]
+    assert {c["scenario"] for c in cells} == set(SCENARIOS)
+    assert len(cells) == 2 * 5  # two ORMs in two idioms, and the floor
+    for cell in cells:
+        assert cell["verification"]["status"] == "passed", cell
+        assert cell["verification"]["rounds_checked"] == 3
+    contracts = {
+        c["scenario"]: c["verification"]["contract"] for c in cells if c["idiom"] == "floor"
+    }
+    assert contracts["bulk_update"].startswith(
+        "1 UPDATE; 1 transaction (each statement commits itself)"
+    )
+    assert contracts["bulk_delete"].startswith("1 DELETE; 1 transaction (BEGIN … COMMIT)")
+
+
+def test_bulk_update_is_one_update_of_the_matching_rows(set_run) -> None:
+    for cell in set_run["cells"]:
+        if cell["scenario"] != "bulk_update":
+            continue
+        trace, where = cell["trace"], (cell["backend"], cell["idiom"])
+        assert trace["statements"] == 1 and trace["by_kind"]["UPDATE"] == 1, where
+        assert trace["rows_written"] == {"UPDATE": ACTIVE}, where
+        assert trace["update_columns"] == {"1": 1}, where
+        assert trace["transactions"] == 1, where
+        if (cell["backend"], cell["idiom"]) == ("sqlalchemy", "documented"):
+            assert trace["autocommit_statements"] == 0, where  # BEGIN, UPDATE, COMMIT
+        else:
+            assert trace["autocommit_statements"] == 1, where  # the UPDATE commits itself
+
+
+def test_bulk_delete_is_one_delete_without_loading_a_row(set_run) -> None:
+    for cell in set_run["cells"]:
+        if cell["scenario"] != "bulk_delete":
+            continue
+        trace, where = cell["trace"], (cell["backend"], cell["idiom"])
+        # Django's fast path: no SELECT of the rows (no signals, no relations to collect);
+        # SQLAlchemy's default synchronize_session: no SELECT or RETURNING of them either.
+        assert trace["statements"] == 1 and trace["by_kind"]["DELETE"] == 1, where
+        assert "SELECT" not in trace["by_kind"], where
+        assert trace["rows_written"] == {"DELETE": INACTIVE}, where
+        assert trace["transactions"] == 1 and trace["autocommit_statements"] == 0, where
+        assert not any("RETURNING" in s["sql"].upper() for s in trace["sql"]), where
+
+
+def test_a_row_by_row_bulk_update_breaks_the_contract(cli, tmp_path, any_url) -> None:
+    backends = "sqlalchemy,cheating_backends:RowByRowBulkUpdateDjango,dbapi"
+    result, data = _run(cli, tmp_path, any_url, "bulk_update", "--backends", backends)
+    assert result.code == 1, result.stderr + result.stdout
+    django = {c["idiom"]: c["verification"] for c in data["cells"] if c["backend"] == "django"}
+    # The table ends right, all an as-documented cell is held to; its equal work (the same
+    # code here) is held to the contract too, and fails it.
+    assert django["documented"]["status"] == "passed", django
+    assert django["equal"]["status"] == "failed", django
+    assert f"{ACTIVE} UPDATE statements, the contract has 1" in django["equal"]["reason"]
+    others = [c for c in data["cells"] if c["backend"] != "django"]
+    assert all(c["verification"]["status"] == "passed" for c in others)
