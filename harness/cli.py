@@ -300,8 +300,7 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
 
 
 @cli.command()
-@click.argument("baseline", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("current", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--threshold",
     type=click.FloatRange(min=0, max=1000, max_open=True),
@@ -310,6 +309,22 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
     metavar="PERCENT",
     help="A cell regressed only when its 95% interval, relative to the raw DB-API floor of "
     "the same rounds, lies wholly above 1 + PERCENT/100 (README, 'ormbench compare').",
+)
+@click.option(
+    "--history",
+    "history",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Judge CURRENT against the last runs of the same plan in DIR (results.json files, "
+    "any depth), with each cell's noise estimated from them; give CURRENT alone.",
+)
+@click.option(
+    "--history-size",
+    type=click.IntRange(min=2),
+    default=10,
+    show_default=True,
+    help="How many of the latest runs in --history to use.",
 )
 @click.option(
     "--markdown",
@@ -327,22 +342,31 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
 )
 @_SUMMARY_OPTION
 def compare(
-    baseline: Path,
-    current: Path,
+    files: tuple[Path, ...],
     threshold: float,
+    history: Path | None,
+    history_size: int,
     markdown_path: Path | None,
     accept_floor_move: bool,
     summary: Path | None,
 ) -> int:
-    """Compare two runs cell by cell (results.json or pytest-benchmark JSON). Exit 1 when a
-    cell regressed beyond --threshold; 3 when the raw DB-API floor itself moved beyond it (the
-    database or machine changed; --accept-floor-move accepts that); 0 otherwise; 2 for
-    unusable input."""
+    """Compare BASELINE CURRENT cell by cell (results.json or pytest-benchmark JSON), or
+    CURRENT against --history DIR. Exit 1 when a cell regressed beyond --threshold; 3 when the
+    raw DB-API floor itself moved (the database or machine changed; --accept-floor-move
+    accepts that); 0 otherwise; 2 for unusable input."""
     from harness.compare import compare_files
+    from harness.history import compare_history
     from harness.summary import append_summary
     from reports import compare as compare_report
 
-    result = compare_files(baseline, current, threshold)
+    wanted = 1 if history is not None else 2
+    if len(files) != wanted:
+        usage = "CURRENT --history DIR" if history is not None else "BASELINE CURRENT"
+        raise click.UsageError(f"give {usage} ({len(files)} file(s) given)")
+    if history is not None:
+        result = compare_history(history, files[0], threshold, history_size)
+    else:
+        result = compare_files(files[0], files[1], threshold)
     compare_report.render_console(result, report_console())
     markdown = compare_report.render_markdown(result)
     err = Console(stderr=True, highlight=False)

@@ -96,6 +96,7 @@ class CompareResult:
     threshold: float  # a fraction: 0.10 for 10%
     notes: list[str]  # differences between the two runs that a reader must know first
     changes: list[CellChange] = field(default_factory=list)
+    rule: str = ""  # the gate's rule in words, where it is not the two-file one
 
     @property
     def regressions(self) -> list[CellChange]:

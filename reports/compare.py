@@ -62,6 +62,8 @@ def headline(result: CompareResult) -> str:
 
 
 def gate(result: CompareResult) -> str:
+    if result.rule:
+        return result.rule
     t = result.threshold
     return (
         f"regression: 95% CI vs floor wholly above {percent(1 + t)}; "

@@ -336,3 +336,79 @@ def test_unpaired_rounds_use_the_independent_samples_interval():
     assert found["django"].status == REGRESSION
     assert "independent-samples" in found["django"].reason
     assert found["sqlalchemy"].status == WITHIN
+
+
+def noisy_runs(count: int, noise: float, seed: int) -> list[RunResult]:
+    """`count` runs of one plan whose ORM cells wander against the floor by `noise` between
+    runs (run-to-run noise, e.g. a shared CI runner), each started a minute after the last."""
+    runs = []
+    rng = random.Random(seed)
+    for i in range(count):
+        wander = {b: 1 + rng.gauss(0, noise) for b in ("sqlalchemy", "django")}
+        cells = [
+            replace(c, rounds_s=[t * wander.get(c.backend, 1.0) for t in c.rounds_s])
+            for c in drifting(1.0, seed * 1000 + i)
+        ]
+        runs.append(result(cells, started_at=f"2026-01-01T00:{i:02d}:00+00:00"))
+    return runs
+
+
+def history_folder(tmp_path, runs: list[RunResult]):
+    folder = tmp_path / "history"
+    for i, run in enumerate(runs):
+        (folder / f"run{i}").mkdir(parents=True)
+        run.write(folder / f"run{i}" / "results.json")
+    return folder
+
+
+def slowed(run: RunResult, backend: str, factor: float) -> RunResult:
+    cells = [
+        replace(c, rounds_s=[t * factor for t in c.rounds_s]) if c.backend == backend else c
+        for c in run.cells
+    ]
+    return replace(run, cells=cells, started_at="2026-01-02T00:00:00+00:00")
+
+
+def test_history_does_not_flag_a_change_inside_its_noise_and_flags_one_outside(tmp_path):
+    from harness.history import compare_history
+
+    folder = history_folder(tmp_path, noisy_runs(8, noise=0.10, seed=1))  # ±10% run to run
+    typical = result(drifting(1.0, 99))  # a run at the history's centre
+    inside = slowed(typical, "django", 1.15)  # beyond the 10% threshold, inside the noise
+    inside.write(tmp_path / "inside.json")
+    found = {c.backend: c for c in compare_history(folder, tmp_path / "inside.json", 10).changes}
+    assert found["django"].status in (WITHIN, INCONCLUSIVE)
+    assert "from 8 runs" in found["django"].reason
+    outside = slowed(typical, "django", 2.0)
+    outside.write(tmp_path / "outside.json")
+    found = {c.backend: c for c in compare_history(folder, tmp_path / "outside.json", 10).changes}
+    assert found["django"].status == REGRESSION
+    assert found["sqlalchemy"].status in (WITHIN, INCONCLUSIVE)
+
+
+def test_a_quiet_history_flags_what_two_files_would_miss(tmp_path):
+    """Where runs agree to ±1%, a 20% slowdown is clearly out of the ordinary."""
+    from harness.history import compare_history
+
+    folder = history_folder(tmp_path, noisy_runs(6, noise=0.01, seed=2))
+    slowed(result(drifting(1.0, 98)), "sqlalchemy", 1.2).write(tmp_path / "current.json")
+    found = {c.backend: c for c in compare_history(folder, tmp_path / "current.json", 10).changes}
+    assert found["sqlalchemy"].status == REGRESSION
+    assert found["django"].status == WITHIN
+
+
+def test_history_on_the_command_line(cli, tmp_path):
+    history_folder(tmp_path, noisy_runs(6, noise=0.02, seed=3))
+    typical = result(drifting(1.0, 97))
+    slowed(typical, "django", 1.5).write(tmp_path / "current.json")
+    run = cli("compare", "current.json", "--history", "history", "--markdown", "c.md")
+    assert run.code == 1, run.stdout + run.stderr
+    assert "judged against the last 6 runs of this plan" in " ".join(run.stdout.split())
+    typical.write(tmp_path / "same.json")
+    assert cli("compare", "same.json", "--history", "history").code == 0
+    # Too short a history, or the wrong number of files: one line, exit 2.
+    short = cli("compare", "current.json", "--history", "history", "--history-size", "3")
+    assert short.code == 2 and "needs 5 or more" in short.stderr
+    two = cli("compare", "current.json", "same.json", "--history", "history")
+    assert two.code == 2 and "CURRENT --history DIR" in two.stderr
+    assert "Traceback" not in short.stderr + two.stderr
