@@ -65,8 +65,8 @@ def _per_parent() -> Any:
 @Aggregates.idiom("sqlalchemy")
 def sqlalchemy_aggregates(orm: Any, _: None) -> list[Any]:
     """`select(Parent.id, func.count(Child.id), func.sum(Child.amount),
-    func.avg(Child.amount)).outerjoin(Parent.children).group_by(Parent.id)
-    .order_by(Parent.id)` via `Session.execute().all()` in one transaction, which
+    func.avg(Child.amount))` with `.outerjoin(Parent.children)`, `.group_by(Parent.id)` and
+    `.order_by(Parent.id)`, via `Session.execute().all()` in one transaction, which
     `Session.close()` ends."""
     session = orm.session
     rows = session.execute(_per_parent()).all()
