@@ -1,14 +1,17 @@
-"""Django ORM used standalone: `settings.configure()` built from the harness's target, a model
-with an app label, no project and no manage.py. Django's settings are per process, so a process
-serves one database (the harness runs each database in its own worker process)."""
+"""Django ORM used standalone: `settings.configure()` built from the harness's target, the
+models' app installed from this module, no project and no manage.py. Django's settings are per
+process, so a process serves one database (the harness runs each database in its own worker
+process)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from typing import Any
 
 import django
+from django.apps import AppConfig
 from django.conf import settings
 
 from backends.base import Backend, StatementWhileVerifying
@@ -16,6 +19,21 @@ from harness.connection import BULK_BATCH_ROWS, read_session_counters, read_sett
 from harness.errors import ConfigurationError
 from harness.targets import Target
 from harness.trace import TracedConnection, Tracer
+
+
+class HarnessModels(AppConfig):
+    """The app holding the harness's models (backends.django_models, app label "ormbench").
+    Installed because Django learns a model's reverse relations from installed apps only:
+    without it `Parent.objects.annotate(n=Count("children"))` cannot name the children."""
+
+    name = "backends"
+    label = "ormbench"
+    default_auto_field = "django.db.models.AutoField"
+
+    def import_models(self) -> None:
+        # The models live in backends.django_models, not in the `models` module Django looks for.
+        self.models = self.apps.all_models[self.label]
+        self.models_module = import_module("backends.django_models")
 
 
 def configure(target: Target) -> None:
@@ -31,7 +49,7 @@ def configure(target: Target) -> None:
         return
     settings.configure(
         DATABASES={"default": database},
-        INSTALLED_APPS=[],
+        INSTALLED_APPS=[f"{__name__}.{HarnessModels.__name__}"],
         USE_TZ=False,  # naive datetimes, as SQLAlchemy's DateTime stores them
         # The connection policy's session time zone (harness.connection). Django's default,
         # America/Chicago, reaches PostgreSQL as the session TimeZone: rows in its DST gap

@@ -177,7 +177,12 @@ def sqlalchemy_tsql(target: Target) -> Compiled:
     row = make_rows(1, 42)[0]
 
     def single(stmt: Any, what: str, column_keys: list[str] | None = None) -> Statement:
-        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+        # An IN list renders one placeholder per value, as the statement is sent.
+        compiled = stmt.compile(
+            dialect=dialect,
+            column_keys=column_keys,
+            compile_kwargs={"render_postcompile": True},
+        )
         count = len(compiled.positiontup or ()) if compiled.positional else len(compiled.params)
         return Statement(what, _one_line(str(compiled)), count)
 

@@ -28,7 +28,18 @@ from scenarios.base import (
 )
 
 # The built-in scenario modules, in the order reports list them.
-BUILT_IN = ("create", "bulk_create", "get", "filter", "update", "delete", "pagination", "set_based")
+BUILT_IN = (
+    "create",
+    "bulk_create",
+    "get",
+    "filter",
+    "update",
+    "delete",
+    "relationships",
+    "aggregates",
+    "pagination",
+    "set_based",
+)
 for _module in BUILT_IN:
     import_module(f"scenarios.{_module}")
 
