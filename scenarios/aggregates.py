@@ -28,7 +28,7 @@ class Aggregates(Scenario):
 
     name = "aggregates"
     destructive = False
-    default = False
+    default = True  # in the default run (README, "Scenarios")
     tables = (parent_table, child_table)
     checked_table = child_table
 

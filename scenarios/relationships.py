@@ -298,6 +298,7 @@ class RelationshipsPrefetch(Relationships):
     batch SQLAlchemy's selectinload sends and every database accepts. One transaction."""
 
     name = "relationships_prefetch"
+    default = True  # in the default run (README, "Scenarios")
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         data = shape(self.rows, self.seed)

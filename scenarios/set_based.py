@@ -50,7 +50,7 @@ class BulkUpdate(SetBased):
     transaction. Fresh n rows before every round."""
 
     name = "bulk_update"
-    default = False
+    default = True  # in the default run (README, "Scenarios")
 
     def prepare(self, tables: Tables) -> Work:
         rows = self.fresh_rows(tables)

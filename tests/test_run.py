@@ -1,4 +1,4 @@
-"""`ormbench run` end to end on SQLite: the six scenarios x three backends, verified, with a
+"""`ormbench run` end to end on SQLite: the default scenarios x three backends, verified, with a
 documented results.json and a Markdown report; `ormbench list`."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-SCENARIOS = ["create", "bulk_create", "get", "filter", "update", "delete"]
+from scenarios import REGISTRY
+
+SCENARIOS = [name for name, cls in REGISTRY.items() if cls.default]  # the default run
 BACKENDS = ["sqlalchemy", "django", "dbapi"]
 
 
