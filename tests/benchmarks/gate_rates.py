@@ -1,0 +1,93 @@
+"""How often `ormbench compare` cries wolf, and how often it catches a real slowdown, measured
+on a real database (a benchmark, not a test: it takes minutes and asserts nothing).
+
+    python tests/benchmarks/gate_rates.py --db postgresql://postgres@127.0.0.1:5432/test
+
+1. False alarms: `--pairs` + 1 back-to-back runs of the same code; every consecutive pair is
+   compared, and every ORM cell judged "regression" or "improvement" is a false alarm, every
+   floor judged "floor moved" a false "not comparable".
+2. Detection: for each slowdown (`--slowdowns`, e.g. 10%, 25%, 50%), `--per-level` runs in
+   which SQLAlchemy is slowed by that fraction (tests/slowed_backends.py), each compared with
+   the last unslowed run; a SQLAlchemy cell judged "regression" is a detection.
+
+Run nothing else on the machine meanwhile. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from harness.compare import FLOOR_MOVED, IMPROVEMENT, REGRESSION, compare  # noqa: E402
+from reports.model import RunResult  # noqa: E402
+
+
+def run(db: str, out: Path, args: argparse.Namespace, slowdown: float | None = None) -> RunResult:
+    backends = "sqlalchemy,django,dbapi"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    if slowdown is not None:
+        backends = "slowed_backends:SlowedSqlAlchemy,django,dbapi"
+        env["ORMBENCH_TEST_SLOWDOWN"] = str(slowdown)
+    command = [
+        sys.executable, "-m", "harness.cli", "run", "--db", db, "--quiet",
+        "--scenarios", args.scenarios, "--rows", str(args.rows), "--rounds", str(args.rounds),
+        "--backends", backends, "--output", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        sys.exit(f"ormbench run failed: {done.stderr.strip()}")
+    return RunResult.read(out / "results.json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--per-level", type=int, default=5)
+    parser.add_argument("--slowdowns", default="0.10,0.25,0.50")
+    parser.add_argument("--scenarios", default="create,bulk_create,get,filter,update,delete")
+    parser.add_argument("--rows", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--threshold", type=float, default=10.0)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="ormbench-gate-"))
+    threshold = args.threshold / 100
+    plain = [run(args.db, folder / f"plain{i}", args) for i in range(args.pairs + 1)]
+    orm_cells = alarms = floors = floor_moves = 0
+    for before, after in zip(plain, plain[1:], strict=False):
+        for change in compare(before, after, threshold).changes:
+            if change.backend == "dbapi":
+                floors += 1
+                floor_moves += change.status == FLOOR_MOVED
+            else:
+                orm_cells += 1
+                alarms += change.status in (REGRESSION, IMPROVEMENT)
+    print("| check | cells | flagged | rate |\n|---|--:|--:|--:|")
+    print(f"| no change, ORM cells ({args.pairs} pairs) | {orm_cells} | {alarms} | "
+          f"{alarms / max(orm_cells, 1):.1%} |")  # fmt: skip
+    print(f"| no change, floor cells (not comparable) | {floors} | {floor_moves} | "
+          f"{floor_moves / max(floors, 1):.1%} |")  # fmt: skip
+    for level in (float(x) for x in args.slowdowns.split(",")):
+        slowed = [
+            run(args.db, folder / f"slow{level}-{i}", args, level) for i in range(args.per_level)
+        ]
+        cells = caught = 0
+        for after in slowed:
+            for change in compare(plain[-1], after, threshold).changes:
+                if change.backend == "sqlalchemy":
+                    cells += 1
+                    caught += change.status == REGRESSION
+        print(f"| SQLAlchemy slowed {level:.0%} ({args.per_level} runs) | {cells} | {caught} | "
+              f"{caught / max(cells, 1):.1%} |")  # fmt: skip
+    print(f"\nruns kept in {folder}")
+
+
+if __name__ == "__main__":
+    main()
