@@ -5,7 +5,7 @@ SQLAlchemy compiles in this process. Django's settings are per process, so the D
 in a child process (`python -m harness.tsql --django`) that configures Django for SQL Server and
 answers mssql-django's server-version look-up from its own cache, never from a connection.
 
-Each ORM has two idioms per scenario (backends.base): "as documented", and "equal work" where
+Each ORM has two idioms per scenario (scenarios.base): "as documented", and "equal work" where
 the backend runs code of its own for it. Both are compiled, each group of statements labelled
 with its idiom; where a backend has no equal-work code, its documented statements serve both.
 
@@ -87,7 +87,7 @@ def _by_idiom(
 ) -> Compiled:
     """Each scenario's statements per idiom: the documented idiom's always, the equal-work
     idiom's where `backend` runs code of its own for it. Fails when this module and the backend
-    disagree on which scenarios those are, so that a new or removed `_equal` method cannot leave
+    disagree on which scenarios those are, so that a new or removed equal-work idiom cannot leave
     the listing silently wrong."""
     own = {
         name
