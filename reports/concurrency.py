@@ -132,11 +132,11 @@ COLUMNS = (
     "per thread",
     "errors",
     "connections",
-    "opened during",
+    "opened",
     "pool waits",
     "verified",
 )
-NUMERIC = {"ops/s", "p50", "p99", "ops", "per thread", "errors", "opened during", "pool waits"}
+NUMERIC = {"ops/s", "p50", "p99", "ops", "per thread", "errors", "opened", "pool waits"}
 
 
 def per_thread_text(cell: ConcurrencyCell) -> str:
@@ -162,8 +162,8 @@ def connections_text(cell: ConcurrencyCell) -> str:
     if figures is None:
         return "—"
     if figures.peak_in_use is not None:
-        return f"{figures.peak_in_use}/{figures.limit} peak"
-    return f"{figures.limit} (1/thread)"
+        return f"{figures.peak_in_use}/{figures.limit} pooled"
+    return f"{figures.limit} own"
 
 
 def opened_during_text(cell: ConcurrencyCell) -> str:
@@ -177,8 +177,7 @@ def waits_text(cell: ConcurrencyCell) -> str:
         return "—"
     if not figures.waits:
         return "0"
-    total, longest = fmt.seconds(figures.wait_s), fmt.seconds(figures.longest_wait_s)
-    return f"{figures.waits:,}: {total}, max {longest}"
+    return f"{figures.waits:,} · {fmt.seconds(figures.wait_s)}"
 
 
 def row(cell: ConcurrencyCell) -> list[str]:
@@ -236,7 +235,8 @@ def render_console(result: ConcurrencyResult, console: Console) -> None:
         title = f"{info.label} — {info.family} {info.server_version.split(' on ')[0]}".strip()
         table = Table(title=f"concurrency: {title}", title_justify="left")
         for header in COLUMNS:
-            table.add_column(header, justify="right" if header in NUMERIC else "left")
+            justify = "right" if header in NUMERIC else "left"
+            table.add_column(header, justify=justify, no_wrap=True)
         previous = None
         for cell in cells:
             values = row(cell)
