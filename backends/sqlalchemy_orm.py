@@ -3,7 +3,7 @@ mapping is in backends.sqlalchemy_models; the idioms are in the scenario modules
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,7 +20,29 @@ from harness.trace import TracedConnection, Tracer
 # The connection policy's isolation level, in SQLAlchemy's words (harness.connection).
 ISOLATION = {"postgresql": "READ COMMITTED", "mysql": "REPEATABLE READ", "mssql": "READ COMMITTED"}
 
-__all__ = ["Base", "Item", "SqlAlchemyOrm"]
+__all__ = ["Base", "Item", "SqlAlchemyOrm", "policy_engine"]
+
+
+def policy_engine(
+    target: Target, creator: Callable[[], Any], autocommit: bool = False, **options: Any
+) -> Engine:
+    """An Engine on the connection policy: DB-API connections from `creator` (which wraps
+    `Target.dbapi_connect`), the policy's isolation level (or AUTOCOMMIT), and on SQLite the
+    explicit BEGIN. `options` go to `create_engine` (e.g. a pool class that observes the
+    default one)."""
+    family = target.family
+    level = "AUTOCOMMIT" if autocommit else ISOLATION.get(family)
+    engine = create_engine(
+        target.sqlalchemy_url(), creator=creator, isolation_level=level, **options
+    )
+    if family == "sqlite" and not autocommit:
+        # SQLAlchemy's documented pysqlite recipe: the driver stays in autocommit and the
+        # Engine sends BEGIN itself, so reads run inside the transaction too.
+        @event.listens_for(engine, "begin")
+        def begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 class SqlAlchemyOrm(Backend):
@@ -56,19 +78,7 @@ class SqlAlchemyOrm(Backend):
         return TracedConnection(bare, self.tracer) if self._traced and self.tracer else bare
 
     def _engine(self, autocommit: bool) -> Engine:
-        family = self.target.family
-        level = "AUTOCOMMIT" if autocommit else ISOLATION.get(family)
-        engine = create_engine(
-            self.target.sqlalchemy_url(), creator=self._connect, isolation_level=level
-        )
-        if family == "sqlite" and not autocommit:
-            # SQLAlchemy's documented pysqlite recipe: the driver stays in autocommit and the
-            # Engine sends BEGIN itself, so reads run inside the transaction too.
-            @event.listens_for(engine, "begin")
-            def begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN")
-
-        return engine
+        return policy_engine(self.target, self._connect, autocommit)
 
     def begin_round(self) -> None:
         self.session = Session(self.engine)

@@ -27,6 +27,9 @@ MYSQL_ISOLATION = "REPEATABLE READ"
 MSSQL_ISOLATION = "READ COMMITTED"
 MYSQL_TIME_ZONE = "SET time_zone = '+00:00'"
 SQLITE_PRAGMAS = ("PRAGMA case_sensitive_like = ON", "PRAGMA foreign_keys = ON")
+# How long a SQLite connection waits for another one's lock before "database is locked":
+# Python's sqlite3 default, given explicitly to every backend (sqlite3's `timeout`).
+SQLITE_BUSY_TIMEOUT = 5.0
 PG_PREPARE_THRESHOLD = 5  # psycopg's default: a statement is prepared on its 6th run
 
 
@@ -84,6 +87,16 @@ POLICIES: dict[str, tuple[Setting, ...]] = {
             "both ORMs: case-insensitive for ASCII",
         ),
         Setting("foreign keys", "ON", "SQLAlchemy: OFF (Django turns it on)"),
+        Setting(
+            "busy timeout",
+            f"{SQLITE_BUSY_TIMEOUT:g} s, set explicitly (Python's sqlite3 default)",
+        ),
+        Setting(
+            "threads",
+            "a connection may be used by another thread than its creator's "
+            "(check_same_thread=False): Django's setting, and SQLAlchemy's own for a file "
+            "database's pool",
+        ),
         Setting("time zone", "none in SQLite; Django TIME_ZONE=UTC, naive datetimes"),
     ),
     "mssql": (
@@ -178,6 +191,8 @@ def _read_sqlite(conn: Any) -> dict[str, str]:
     foreign_keys = cursor.fetchone()[0]
     cursor.execute("PRAGMA journal_mode")
     journal = cursor.fetchone()[0]
+    cursor.execute("PRAGMA busy_timeout")
+    busy_ms = cursor.fetchone()[0]
     cursor.close()
     if conn.in_transaction and not was_in_transaction:
         conn.rollback()
@@ -188,6 +203,7 @@ def _read_sqlite(conn: Any) -> dict[str, str]:
         "LIKE": "case-insensitive" if case_insensitive else "case-sensitive",
         "foreign keys": "ON" if foreign_keys else "OFF",
         "journal mode": str(journal),
+        "busy timeout": f"{busy_ms} ms",
     }
 
 

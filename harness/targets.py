@@ -221,7 +221,10 @@ class Target:
             }
         elif self.family == "sqlite":
             # Django turns foreign keys on itself; the LIKE pragma is the policy's.
-            entry["OPTIONS"] = {"init_command": connection_policy.SQLITE_PRAGMAS[0]}
+            entry["OPTIONS"] = {
+                "init_command": connection_policy.SQLITE_PRAGMAS[0],
+                "timeout": connection_policy.SQLITE_BUSY_TIMEOUT,
+            }
         elif self.family == "mssql":
             # mssql-django's own fallbacks differ from the connection string's ('' host).
             entry["HOST"] = url.host or "localhost"
@@ -280,7 +283,14 @@ class Target:
         if self.family == "sqlite":
             # Driver autocommit and explicit BEGIN (Django's way; SQLAlchemy's pysqlite recipe
             # adds the BEGIN): Python's implicit BEGIN would skip reads (DESIGN.md).
-            conn = module.connect(url.database, isolation_level=None)
+            # Django's own sqlite3 settings: a connection may move between threads (a
+            # shared pool hands it to any), and the policy's busy timeout.
+            conn = module.connect(
+                url.database,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=connection_policy.SQLITE_BUSY_TIMEOUT,
+            )
             for pragma in connection_policy.SQLITE_PRAGMAS:
                 conn.execute(pragma)
             return conn

@@ -99,6 +99,7 @@ def test_connection_settings_are_equal_across_backends(full_run) -> None:
     else:
         assert any_backend["LIKE"] == "case-sensitive"
         assert any_backend["transactions"] == "driver autocommit, explicit BEGIN"
+        assert any_backend["busy timeout"] == "5000 ms"
 
 
 @pytest.mark.parametrize(
