@@ -322,6 +322,7 @@ class HarnessDatabase:
         return Capabilities(
             bulk_batch_rows=BULK_BATCH_ROWS.get(self.target.family, 1000),
             insert_returning=bool(dialect.insert_executemany_returning),
+            family=self.target.family,
         )
 
     # --- evidence of the work, from the database itself -------------------------------------

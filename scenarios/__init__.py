@@ -28,7 +28,7 @@ from scenarios.base import (
 )
 
 # The built-in scenario modules, in the order reports list them.
-BUILT_IN = ("create", "bulk_create", "get", "filter", "update", "delete")
+BUILT_IN = ("create", "bulk_create", "get", "filter", "update", "delete", "upsert", "streaming")
 for _module in BUILT_IN:
     import_module(f"scenarios.{_module}")
 

@@ -49,6 +49,7 @@ class Capabilities:
 
     bulk_batch_rows: int  # rows per multi-row INSERT in the equal-work idioms and the floor
     insert_returning: bool  # one INSERT of many rows can return their ids
+    family: str = ""  # the database family (sqlite, postgresql, mysql, mssql)
 
 
 @dataclass(frozen=True)
