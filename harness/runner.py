@@ -1,7 +1,8 @@
 """The run loop. Per database: create the harness tables; per scenario: prepare (untimed),
 warm-up, timed rounds that interleave the backends, then one untimed trace-and-verify pass per
-backend. Each database runs in a worker process of its own, since Django's settings are per
-process; the worker streams results back as they complete, so a failure keeps what finished."""
+backend, and one untimed memory pass (peak Python allocation under tracemalloc). Each database
+runs in a worker process of its own, since Django's settings are per process; the worker
+streams results back as they complete, so a failure keeps what finished."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import queue
 import signal
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -294,6 +296,33 @@ def trace_unit(
     return counts, outcome, check
 
 
+def measure_peak_memory(
+    backend: Backend, unit: Unit, scenario: Scenario, db: HarnessDatabase
+) -> int | None:
+    """Peak Python allocation, in bytes, of one more run of the operation: untimed, after the
+    timed rounds and the trace pass, on fresh state (`scenario.prepare`) and in a fresh round of
+    the backend's own (warmed) instance, so that one-time set-up such as statement caches is
+    not counted. `tracemalloc` traces the operation alone, with the garbage collector on, as in
+    a program (the timed rounds turn it off only for steady timings), after a full collection.
+    None when the run raises or does not pass the round's checks: a figure only for a run that
+    did the work. Python's allocator only: a driver's C buffers do not show here."""
+    try:
+        work = scenario.prepare(db)
+        backend.begin_round()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            result = scenario.run(backend, work.argument, unit.run_idiom)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            backend.end_round()
+        check = check_run(scenario, work, backend, result, db, None)
+    except Exception:  # the timed rounds and the trace pass report a backend that breaks
+        return None
+    return peak if check.outcome.status == "passed" else None
+
+
 def trace_and_verify(
     target: Target, backend_cls: type[Backend], scenario: Scenario, db: HarnessDatabase
 ) -> tuple[TraceCounts | None, Outcome]:
@@ -396,6 +425,14 @@ def run_scenario(
                     )
                     break
         traced[unit] = (trace, outcome)
+    # After every timed round and trace pass: the memory figures never share a round with a
+    # clock read, and tracemalloc's own cost never reaches a timing.
+    peaks: dict[Unit, int | None] = {
+        unit: measure_peak_memory(backends[unit.backend], unit, scenario, db)
+        if error is None and traced[unit][1].status == "passed"
+        else None
+        for unit in units
+    }
     contract_text = scenario.contract(capabilities).describe() if error is None else ""
     cells = []
     for name, backend in backends.items():
@@ -442,6 +479,7 @@ def run_scenario(
                     idiom=idiom,
                     same_code_as=same,
                     idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
+                    peak_alloc_bytes=peaks[unit],
                 )
             )
     return cells
