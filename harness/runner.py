@@ -297,17 +297,23 @@ def trace_unit(
 
 
 def measure_peak_memory(
-    backend: Backend, unit: Unit, scenario: Scenario, db: HarnessDatabase
+    backend: Backend,
+    unit: Unit,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    work: Work | None = None,
 ) -> int | None:
     """Peak Python allocation, in bytes, of one more run of the operation: untimed, after the
-    timed rounds and the trace pass, on fresh state (`scenario.prepare`) and in a fresh round of
-    the backend's own (warmed) instance, so that one-time set-up such as statement caches is
-    not counted. `tracemalloc` traces the operation alone, with the garbage collector on, as in
+    timed rounds and the trace pass, on fresh state (`scenario.prepare`; a read scenario's
+    `work`, prepared once for every backend, where given) and in a fresh round of the
+    backend's own (warmed) instance, so that one-time set-up such as statement caches is not
+    counted. `tracemalloc` traces the operation alone, with the garbage collector on, as in
     a program (the timed rounds turn it off only for steady timings), after a full collection.
     None when the run raises or does not pass the round's checks: a figure only for a run that
     did the work. Python's allocator only: a driver's C buffers do not show here."""
     try:
-        work = scenario.prepare(db)
+        if work is None or scenario.destructive:
+            work = scenario.prepare(db)
         backend.begin_round()
         gc.collect()
         tracemalloc.start()
@@ -427,12 +433,16 @@ def run_scenario(
         traced[unit] = (trace, outcome)
     # After every timed round and trace pass: the memory figures never share a round with a
     # clock read, and tracemalloc's own cost never reaches a timing.
-    peaks: dict[Unit, int | None] = {
-        unit: measure_peak_memory(backends[unit.backend], unit, scenario, db)
-        if error is None and traced[unit][1].status == "passed"
-        else None
-        for unit in units
-    }
+    measured = [u for u in units if error is None and traced[u][1].status == "passed"]
+    peaks: dict[Unit, int | None] = dict.fromkeys(units)
+    if measured:
+        try:
+            # A read leaves the table as it found it (checked after each run): load it once.
+            shared = None if scenario.destructive else scenario.prepare(db)
+        except Exception:  # the database went away: the cells already say so, or will
+            measured = []
+        for unit in measured:
+            peaks[unit] = measure_peak_memory(backends[unit.backend], unit, scenario, db, shared)
     contract_text = scenario.contract(capabilities).describe() if error is None else ""
     cells = []
     for name, backend in backends.items():
