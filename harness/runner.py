@@ -229,7 +229,7 @@ def check_run(
                 f"loaded ({type(exc).__name__})"
             )
             return RoundCheck(Outcome("failed", reason), write_transactions)
-    if work.returns_created and returned is not None:
+    if (work.returns_created and returned is not None) or work.kept_rows:
         # One read of the table serves both checks: the rows with ids, and their digest.
         created = db.table_rows_with_ids(table)
         state = digest(row[1:] for row in created)

@@ -10,7 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import EQUAL, Capabilities, Scenario, Tables, Work, register, table_of
+from scenarios.base import (
+    EQUAL,
+    Capabilities,
+    Scenario,
+    Tables,
+    Work,
+    register,
+    table_of,
+    with_id,
+)
 from scenarios.contract import WorkContract
 from scenarios.data import Row, make_rows
 
@@ -30,9 +39,9 @@ SQL_SERVER_WHY = {
 class Upsert(Scenario):
     """n rows in one transaction, in multi-row INSERT ... ON CONFLICT (email) DO UPDATE (MySQL:
     ON DUPLICATE KEY UPDATE) statements: half of them new, inserted; half already in the table
-    under the same email, whose quantity and price are updated (the incoming rows also carry
-    another name and active flag, which must not be written). Fresh n/2 existing rows before
-    every round."""
+    under the same email, whose quantity and price are updated in place, keeping their ids
+    (the incoming rows also carry another name and active flag, which must not be written).
+    Fresh n/2 existing rows before every round."""
 
     name = "upsert"
     destructive = True
@@ -53,7 +62,7 @@ class Upsert(Scenario):
         tables.reset()
         rows = make_rows(self.rows, self.seed)
         there, new = rows[: self.existing], rows[self.existing :]
-        tables.load(there)
+        ids = tables.load(there)
         rng = random.Random(f"upsert:{self.seed}")
         changed = [
             {
@@ -71,7 +80,8 @@ class Upsert(Scenario):
             {**old, **{c: row[c] for c in UPDATED_COLUMNS}}
             for old, row in zip(there, changed, strict=True)
         ]
-        return Work(incoming, table_of(after + new))
+        kept = [with_id(pk, row) for pk, row in zip(ids, after, strict=True)]
+        return Work(incoming, table_of(after + new), kept_rows=kept)
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         n = self.rows

@@ -6,7 +6,6 @@ On SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,9 +14,6 @@ from pathlib import Path
 import pytest
 
 TESTS = str(Path(__file__).parent)
-# The checkout itself first, so that the CLI's child process runs this code whatever
-# distribution of ormbench the environment has installed.
-PYTHONPATH = os.pathsep.join((str(Path(__file__).parent.parent), TESTS))
 DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
 PROBES = ",".join(
     f"memory_probe_backends:{name}" for name in ("ProbeSqlAlchemy", "ProbeDjango", "ProbeDbApi")
@@ -39,7 +35,7 @@ def run(cli, folder: Path, url: str, rows: int, *args: str, env: dict[str, str] 
         "--output",
         str(folder),
         *args,
-        env={"PYTHONPATH": PYTHONPATH, **(env or {})},
+        env={"PYTHONPATH": TESTS, **(env or {})},
     )
     assert result.code == 0, result.stderr + result.stdout
     return json.loads((folder / "results.json").read_text())
