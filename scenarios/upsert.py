@@ -135,8 +135,9 @@ def _sqlalchemy_upsert(family: str) -> Any:
 def sqlalchemy_upsert(orm: Any, rows: Sequence[Row]) -> None:
     """ORM bulk upsert: `Session.execute(insert(Item).on_conflict_do_update(...), rows)` with
     the dialect's `insert` (PostgreSQL, SQLite; MySQL: `.on_duplicate_key_update(...)`), then
-    one `commit()`; insertmanyvalues sends it in multi-row batches of the dialect's size. No
-    ids fetched."""
+    one `commit()`. Without RETURNING the rows go to the driver's `executemany()`: psycopg
+    pipelines one single-row statement per row, mysqlclient rewrites them into multi-row
+    INSERTs, sqlite3 runs the statement once per row. No ids fetched."""
     orm.session.execute(_sqlalchemy_upsert(orm.target.family), [dict(r) for r in rows])
     orm.session.commit()
 
@@ -144,8 +145,8 @@ def sqlalchemy_upsert(orm: Any, rows: Sequence[Row]) -> None:
 @Upsert.idiom("sqlalchemy", EQUAL)
 def sqlalchemy_upsert_equal(orm: Any, rows: Sequence[Row]) -> list[int]:
     """The same upsert with `.returning(Item.id)` where the database can return rows from a
-    bulk INSERT, as Django's `bulk_create()` does, in batches of the family's bulk size
-    (`insertmanyvalues_page_size`), then `commit()`."""
+    bulk INSERT, as Django's `bulk_create()` does: insertmanyvalues sends multi-row INSERTs of
+    the family's bulk size (`insertmanyvalues_page_size`); then `commit()`."""
     session = orm.kept
     stmt = _sqlalchemy_upsert(orm.target.family)
     options = {"insertmanyvalues_page_size": orm.batch_rows}
