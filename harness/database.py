@@ -276,6 +276,8 @@ class HarnessDatabase:
     def load(self, rows: Sequence[Row], table: Table = item_table) -> list[int]:
         """Insert rows through SQLAlchemy Core (not any timed code path); return their ids in
         the order of `rows`."""
+        if not rows:  # an empty executemany would insert one row of defaults
+            return []
         (key,) = table.primary_key.columns
         with self.engine.begin() as conn:
             if self.engine.dialect.insert_executemany_returning_sort_by_parameter_order:
@@ -322,6 +324,7 @@ class HarnessDatabase:
         return Capabilities(
             bulk_batch_rows=BULK_BATCH_ROWS.get(self.target.family, 1000),
             insert_returning=bool(dialect.insert_executemany_returning),
+            family=self.target.family,
         )
 
     # --- evidence of the work, from the database itself -------------------------------------

@@ -1,7 +1,8 @@
 """The run loop. Per database: create the harness tables; per scenario: prepare (untimed),
 warm-up, timed rounds that interleave the backends, then one untimed trace-and-verify pass per
-backend. Each database runs in a worker process of its own, since Django's settings are per
-process; the worker streams results back as they complete, so a failure keeps what finished."""
+backend, and one untimed memory pass (peak Python allocation under tracemalloc). Each database
+runs in a worker process of its own, since Django's settings are per process; the worker
+streams results back as they complete, so a failure keeps what finished."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import queue
 import signal
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -228,7 +230,7 @@ def check_run(
                 f"loaded ({type(exc).__name__})"
             )
             return RoundCheck(Outcome("failed", reason), write_transactions)
-    if work.returns_created and returned is not None:
+    if (work.returns_created and returned is not None) or work.kept_rows:
         # One read of the table serves both checks: the rows with ids, and their digest.
         created = db.table_rows_with_ids(table)
         state = digest(row[1:] for row in created)
@@ -293,6 +295,39 @@ def trace_unit(
         if breaches:
             outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
     return counts, outcome, check
+
+
+def measure_peak_memory(
+    backend: Backend,
+    unit: Unit,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    work: Work | None = None,
+) -> int | None:
+    """Peak Python allocation, in bytes, of one more run of the operation: untimed, after the
+    timed rounds and the trace pass, on fresh state (`scenario.prepare`; a read scenario's
+    `work`, prepared once for every backend, where given) and in a fresh round of the
+    backend's own (warmed) instance, so that one-time set-up such as statement caches is not
+    counted. `tracemalloc` traces the operation alone, with the garbage collector on, as in
+    a program (the timed rounds turn it off only for steady timings), after a full collection.
+    None when the run raises or does not pass the round's checks: a figure only for a run that
+    did the work. Python's allocator only: a driver's C buffers do not show here."""
+    try:
+        if work is None or scenario.destructive:
+            work = scenario.prepare(db)
+        backend.begin_round()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            result = scenario.run(backend, work.argument, unit.run_idiom)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            backend.end_round()
+        check = check_run(scenario, work, backend, result, db, None)
+    except Exception:  # the timed rounds and the trace pass report a backend that breaks
+        return None
+    return peak if check.outcome.status == "passed" else None
 
 
 def trace_and_verify(
@@ -397,6 +432,18 @@ def run_scenario(
                     )
                     break
         traced[unit] = (trace, outcome)
+    # After every timed round and trace pass: the memory figures never share a round with a
+    # clock read, and tracemalloc's own cost never reaches a timing.
+    measured = [u for u in units if error is None and traced[u][1].status == "passed"]
+    peaks: dict[Unit, int | None] = dict.fromkeys(units)
+    if measured:
+        try:
+            # A read leaves the table as it found it (checked after each run): load it once.
+            shared = None if scenario.destructive else scenario.prepare(db)
+        except Exception:  # the database went away: the cells already say so, or will
+            measured = []
+        for unit in measured:
+            peaks[unit] = measure_peak_memory(backends[unit.backend], unit, scenario, db, shared)
     contract_text = scenario.contract(capabilities).describe() if error is None else ""
     cells = []
     for name, backend in backends.items():
@@ -443,6 +490,7 @@ def run_scenario(
                     idiom=idiom,
                     same_code_as=same,
                     idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
+                    peak_alloc_bytes=peaks[unit],
                 )
             )
     return cells

@@ -461,14 +461,17 @@ def render(compiled: dict[str, Compiled], width: int = 400) -> str:
     statement, how often, the T-SQL. A documented group with no equal-work group after it says
     that it serves both idioms."""
     lines: list[str] = []
-    for scenario in REGISTRY:
-        if not any(scenario in by_scenario for by_scenario in compiled.values()):
+    for scenario, cls in REGISTRY.items():
+        why_not = {orm: unsupported_reason(cls, orm) for orm in compiled}
+        listed = any(scenario in by_scenario for by_scenario in compiled.values())
+        if not listed and not any(why_not.values()):
             continue
         lines.append(f"## {scenario}")
         for orm, by_scenario in compiled.items():
             groups = by_scenario.get(scenario)
             if groups is None:
-                lines.append(f"- {orm}: not supported on SQL Server")
+                why = why_not[orm]
+                lines.append(f"- {orm}: not supported on SQL Server" + (f": {why}" if why else ""))
                 continue
             for idiom in IDIOMS:
                 if idiom not in groups:
@@ -485,6 +488,11 @@ def render(compiled: dict[str, Compiled], width: int = 400) -> str:
                     lines.append(f"          {sql}")
         lines.append("")
     return "\n".join(lines)
+
+
+def unsupported_reason(scenario: type[Any], orm: str) -> str | None:
+    """Why `orm` cannot run `scenario` on SQL Server, as the scenario says (None: it can)."""
+    return scenario(BULK_ROWS, 42).unsupported(orm, "mssql")
 
 
 def as_json(compiled: dict[str, Compiled]) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from reports import format as fmt
-from reports.model import RunResult
+from reports.model import Cell, RunResult
 
 STATUS_STYLE = {
     "passed": "green",
@@ -25,42 +26,10 @@ def render(result: RunResult, console: Console) -> None:
             console.print(f"[bold red]{info.label}: {info.error}[/]")
         if not groups:
             continue
-        table = Table(title=fmt.database_heading(result, info.label), title_justify="left")
-        for header in (
-            "scenario",
-            "backend",
-            "idiom",
-            "median",
-            "IQR",
-            "rows/s",
-            "stmts/op",
-            "tx ctl/op",
-            "× raw",
-            "verified",
-        ):
-            table.add_column(
-                header,
-                justify="left"
-                if header in ("scenario", "backend", "idiom", "verified")
-                else "right",
-            )
-        for scenario, cells in groups.items():
-            for i, cell in enumerate(cells):
-                trace = cell.trace
-                status = cell.verification.status
-                table.add_row(
-                    scenario if i == 0 else "",
-                    fmt.SHORT_TITLES.get(cell.backend, cell.backend),
-                    fmt.idiom_title(cell),
-                    fmt.seconds(cell.median_s),
-                    fmt.seconds(cell.iqr_s),
-                    fmt.rate(cell.rows_per_s),
-                    fmt.per_op(trace.statements_per_operation) if trace else "—",
-                    fmt.per_op(trace.transaction_control_per_operation) if trace else "—",
-                    fmt.floor_multiple(result, cell),
-                    f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
-                    end_section=i == len(cells) - 1,
-                )
+        table = _cells_table(result, info.label, groups, with_memory=True)
+        unbounded = console.options.update(max_width=10**6)  # its natural width
+        if Measurement.get(console, unbounded, table).maximum > console.width:
+            table = _cells_table(result, info.label, groups, with_memory=False)
         console.print(table)
         if info.connection_settings:
             unequal = fmt.settings_differences(info)
@@ -103,3 +72,34 @@ def render(result: RunResult, console: Console) -> None:
                     f"{cell.verification.status}:[/] {cell.verification.reason}",
                     markup=True,
                 )
+
+
+def _cells_table(
+    result: RunResult, label: str, groups: dict[str, list[Cell]], with_memory: bool
+) -> Table:
+    """One database's cells; the peak-memory column only `with_memory` (where it fits)."""
+    table = Table(title=fmt.database_heading(result, label), title_justify="left")
+    headers = ["scenario", "backend", "idiom", "median", "IQR", "rows/s", "stmts/op"]
+    headers += ["tx ctl/op", "× raw", *(["peak mem"] if with_memory else []), "verified"]
+    for header in headers:
+        left = header in ("scenario", "backend", "idiom", "verified")
+        table.add_column(header, justify="left" if left else "right")
+    for scenario, cells in groups.items():
+        for i, cell in enumerate(cells):
+            trace = cell.trace
+            status = cell.verification.status
+            table.add_row(
+                scenario if i == 0 else "",
+                fmt.SHORT_TITLES.get(cell.backend, cell.backend),
+                fmt.idiom_title(cell),
+                fmt.seconds(cell.median_s),
+                fmt.seconds(cell.iqr_s),
+                fmt.rate(cell.rows_per_s),
+                fmt.per_op(trace.statements_per_operation) if trace else "—",
+                fmt.per_op(trace.transaction_control_per_operation) if trace else "—",
+                fmt.floor_multiple(result, cell),
+                *([fmt.memory(cell.peak_alloc_bytes)] if with_memory else []),
+                f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
+                end_section=i == len(cells) - 1,
+            )
+    return table

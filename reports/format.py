@@ -22,6 +22,15 @@ def rate(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
+def memory(value: int | None) -> str:
+    """Bytes as KiB or MiB."""
+    if value is None:
+        return "—"
+    if value < 1024 * 1024:
+        return f"{value / 1024:,.0f} KiB"
+    return f"{value / (1024 * 1024):,.1f} MiB"
+
+
 def per_op(value: float | None) -> str:
     if value is None:
         return "—"

@@ -86,6 +86,8 @@ class Cell:
     # "documented": this equal-work cell runs the as-documented code, and shares its rounds
     same_code_as: str | None = None
     idiom_doc: str = ""  # the idiom's docstring: what it calls
+    # Peak Python allocation (tracemalloc) of one untimed run, in bytes; None where not measured
+    peak_alloc_bytes: int | None = None
 
     @property
     def verified(self) -> bool:

@@ -39,6 +39,8 @@ BUILT_IN = (
     "aggregates",
     "pagination",
     "set_based",
+    "upsert",
+    "streaming",
 )
 for _module in BUILT_IN:
     import_module(f"scenarios.{_module}")

@@ -49,6 +49,7 @@ class Capabilities:
 
     bulk_batch_rows: int  # rows per multi-row INSERT in the equal-work idioms and the floor
     insert_returning: bool  # one INSERT of many rows can return their ids
+    family: str = ""  # the database family (sqlite, postgresql, mysql, mssql)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class Work:
     # The operation returns the rows it created: they must equal the table's, id first.
     returns_created: bool = False
     table_with_ids: list[NormalRow] = field(default_factory=list)  # filled in after a run
+    # Rows (id first) that must be in the table afterwards under these very ids: rows the
+    # operation updates in place, which a delete and re-insert would give new ids.
+    kept_rows: list[NormalRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,7 @@ class Scenario(ABC):
     ) -> Outcome:
         """Did the backend do exactly the work? Compare the table digest and any returned rows
         (`created`: the table's rows with their ids, for an operation that returns what it
-        created)."""
+        created or must keep rows under their ids)."""
         returned_created = work.returns_created and result is not None and created is not None
         if returned_created and sorted(result) != sorted(created):
             return Outcome("failed", "the objects it returned differ from the rows it created")
@@ -203,6 +207,15 @@ class Scenario(ABC):
             else:
                 why = f"table holds {count} rows as expected but their values differ"
             return Outcome("failed", why)
+        if work.kept_rows and created is not None:
+            present = set(created)
+            lost = [row for row in work.kept_rows if row not in present]
+            if lost:
+                return Outcome(
+                    "failed",
+                    f"{len(lost)} of {len(work.kept_rows)} rows that had to stay under their ids "
+                    f"did not (id {lost[0][0]} among them): written anew instead of updated",
+                )
         if work.expected_result is not None:
             if result is None:
                 return Outcome("failed", "the operation returned nothing")

@@ -29,6 +29,7 @@ class WorkContract:
     autocommit: bool  # True: each statement its own transaction, no BEGIN or COMMIT
     rows_written: dict[str, int] = field(default_factory=dict)  # by kind, exact
     select_rows: int | None = 0  # rows fetched by SELECTs; None: not fixed
+    rows_fetched: int | None = None  # rows fetched by any statement (RETURNING too); None: any
     full_rows: bool = True  # every fetched SELECT row holds every column
     update_columns: int | None = None  # columns each UPDATE sets
     returns_objects: bool = False  # the operation returns its objects, fully loaded
@@ -46,6 +47,12 @@ class WorkContract:
         ]
         if self.select_rows:
             parts.append(f"{self.select_rows} rows fetched with every column")
+        written = ", ".join(f"{n} by {kind}" for kind, n in self.rows_written.items())
+        if written:
+            parts.append(f"rows written as the database counts them: {written}")
+        returned = (self.rows_fetched or 0) - (self.select_rows or 0)
+        if returned > 0:
+            parts.append(f"{returned} ids returned by the writes")
         if self.update_columns is not None:
             parts.append(f"each UPDATE sets {self.update_columns} column")
         if self.returns_objects:
@@ -84,6 +91,10 @@ class WorkContract:
                 found.append(f"{kind} wrote {got} rows, the contract has {want}")
         if self.select_rows is not None and trace.select_rows != self.select_rows:
             found.append(f"fetched {trace.select_rows} rows, the contract has {self.select_rows}")
+        if self.rows_fetched is not None and trace.rows_fetched != self.rows_fetched:
+            found.append(
+                f"fetched {trace.rows_fetched} rows in all, the contract has {self.rows_fetched}"
+            )
         narrowest = trace.narrowest_select
         if self.full_rows and narrowest is not None and narrowest < self.columns:
             found.append(f"loaded {narrowest} of {self.columns} columns of a row")

@@ -17,6 +17,7 @@ import pytest
 PG_ADMIN_URL = os.environ.get("ORMBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 MARIADB_ADMIN_URL = os.environ.get("ORMBENCH_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ROOT = Path(__file__).resolve().parent.parent  # the checkout under test
 
 
 def _unavailable(what: str, exc: BaseException) -> None:
@@ -79,14 +80,20 @@ class CliResult:
 def run_cli(
     *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
 ) -> CliResult:
-    """`ormbench ARGS` in a child process, exactly as a user runs it."""
+    """`ormbench ARGS` in a child process, exactly as a user runs it. This checkout comes
+    first on its path, before any PYTHONPATH given (for test backends), so that the child runs
+    the code under test whatever distribution of ormbench the environment has installed
+    (e.g. when the tests run from a git worktree)."""
+    env = dict(env or {})
+    given = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), given) if p)
     proc = subprocess.run(
         [sys.executable, "-m", "harness.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **env},
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
