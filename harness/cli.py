@@ -185,6 +185,12 @@ def cli() -> None:
     "wholly outside +-PERCENT, 'no practical difference' when wholly inside.",
 )
 @click.option(
+    "--memory",
+    is_flag=True,
+    help="Measure every cell's peak Python memory in one more untimed run under tracemalloc "
+    "(the streaming scenario always does).",
+)
+@click.option(
     "--shard",
     default="",
     metavar="K/N",
@@ -205,6 +211,7 @@ def run(
     seed: int,
     idiom: str,
     margin: float,
+    memory: bool,
     shard: str,
     output: Path,
     connect_timeout: float,
@@ -239,6 +246,7 @@ def run(
         margin=margin,
         user_scenarios=tuple(n for n in names if ":" in n),
         shard=shard,
+        memory=memory,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if embedded and targets[0].location and not quiet:

@@ -49,6 +49,7 @@ class Plan:
     # Users' scenarios as "package.module:Class", imported in each worker before the run.
     user_scenarios: tuple[str, ...] = ()
     shard: str = ""  # "K/N": this run is the K-th of N slices of the database x scenario matrix
+    memory: bool = False  # a peak-memory pass for every scenario, not only those that ask
 
     def scenario_classes(self) -> list[type[Scenario]]:
         for spec in self.user_scenarios:
@@ -434,7 +435,8 @@ def run_scenario(
         traced[unit] = (trace, outcome)
     # After every timed round and trace pass: the memory figures never share a round with a
     # clock read, and tracemalloc's own cost never reaches a timing.
-    measured = [u for u in units if error is None and traced[u][1].status == "passed"]
+    wanted = plan.memory or scenario.measures_memory
+    measured = [u for u in units if wanted and error is None and traced[u][1].status == "passed"]
     peaks: dict[Unit, int | None] = dict.fromkeys(units)
     if measured:
         try:

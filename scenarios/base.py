@@ -84,6 +84,8 @@ class Scenario(ABC):
     writes_every_row: ClassVar[bool] = False
     # Runs when no --scenarios is given (the rest are chosen by name or with --scenarios all).
     default: ClassVar[bool] = True
+    # Its cells always get the untimed peak-memory pass (others only with --memory).
+    measures_memory: ClassVar[bool] = False
     # The tables it works on (the harness creates and drops them; names start "ormbench_"),
     # and the one whose rows are digested after every round (Work.expected_table).
     tables: ClassVar[tuple[Table, ...]] = (item_table,)

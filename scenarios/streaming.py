@@ -54,6 +54,7 @@ class Streaming(ReadScenario):
     are loaded once, untimed."""
 
     name = "streaming"
+    measures_memory = True  # memory is what streaming is for
     default = False
 
     def operations(self) -> int:

@@ -164,7 +164,7 @@ def test_streaming_memory_stays_flat_where_a_list_grows_with_the_table(
     """2,000 rows (one chunk) against 20,000 (ten): a streaming read holds at most about two
     chunks at once (the next one arrives while the last is still referenced), so its peak at
     most doubles, where the filter scenario, which returns a list, grows with the rows."""
-    args = ("--scenarios", "streaming,filter", "--rounds", "1", "--warmup", "0")
+    args = ("--scenarios", "streaming,filter", "--memory", "--rounds", "1", "--warmup", "0")
     small = peaks(run(cli, tmp_path / "small", any_url, 2000, *args))
     large = peaks(run(cli, tmp_path / "large", any_url, 20000, *args))
     assert set(small) == set(large) and all(small.values()) and all(large.values())
@@ -199,3 +199,10 @@ def test_the_memory_pass_never_runs_inside_a_timed_round(cli, tmp_path, any_url)
     for cell in data["cells"]:
         assert cell["verification"]["status"] == "passed", cell["verification"]
         assert cell["peak_alloc_bytes"] > 0
+
+
+def test_without_memory_only_streaming_gets_the_memory_pass(cli, tmp_path, sqlite_url) -> None:
+    data = run(cli, tmp_path / "r", sqlite_url, 100, "--scenarios", "streaming,get")
+    for cell in data["cells"]:
+        measured = cell["peak_alloc_bytes"] is not None
+        assert measured == (cell["scenario"] == "streaming"), cell["scenario"]
