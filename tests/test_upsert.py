@@ -64,7 +64,6 @@ def test_every_backend_upserts_and_the_equal_work_meets_the_contract(
         assert verification["status"] == "passed", (cell["backend"], verification)
         assert verification["rounds_checked"] == 4  # a fresh table and a check every round
         assert cell["trace"]["transactions"] == 1
-        assert cell["peak_alloc_bytes"] > 0
     batches = math.ceil(ROWS / BULK_BATCH_ROWS[family])
     for unit in (("sqlalchemy", "equal"), ("django", "equal"), ("dbapi", "floor")):
         trace = by[unit]["trace"]
