@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -97,6 +98,38 @@ def report_console() -> Console:
     """Stdout, wide enough for the report's tables also when it goes to a CI log or a file."""
     out = Console(highlight=False)
     return out if out.is_terminal else Console(highlight=False, width=140)
+
+
+def _targets(dbs: tuple[str, ...], connect_timeout: float) -> tuple[list[Target], bool]:
+    """The --db targets, each driver loaded (a missing one: say what to install before anything
+    runs); the embedded SQLite when none is given, and whether it is that."""
+    targets: list[Target] = [parse_target(u, connect_timeout) for u in dbs]
+    for target in targets:
+        target.driver.load()
+    if targets:
+        return targets, False
+    return [embedded_sqlite_target(connect_timeout)], True
+
+
+def _execute(
+    execute: Any, plan: Any, targets: list[Target], embedded: bool, quiet: bool, label: bool
+) -> Any:
+    """Run `plan` with progress lines on stderr (none with --quiet), remove the embedded
+    database's folder afterwards, and print each database's error as one line (prefixed with
+    the database's label where the error does not name it: `label`)."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if embedded and targets[0].location and not quiet:
+        err.print(f"database: {targets[0].location}")
+    try:
+        result = execute(plan, targets, progress=None if quiet else lambda line: err.print(line))
+    finally:
+        if embedded:
+            shutil.rmtree(Path(targets[0].database).parent, ignore_errors=True)
+    for info in result.databases:
+        if info.error:
+            where = f"{info.label}: " if label else ""
+            err.print(f"ormbench: error: {where}{info.error}", markup=False)
+    return result
 
 
 def exit_code(result: RunResult) -> int:
@@ -228,13 +261,8 @@ def run(
     tables_of(chosen)  # a user scenario's tables must be ormbench's own: say so before running
     scenarios = [s.name for s in chosen]
     backends = _backend_names(backend_names)
-    targets: list[Target] = [parse_target(u, connect_timeout) for u in dbs]
-    for target in targets:
-        target.driver.load()  # a missing driver: say what to install before anything runs
+    targets, embedded = _targets(dbs, connect_timeout)
     output = prepare_output(output)
-    embedded = not targets
-    if embedded:
-        targets = [embedded_sqlite_target(connect_timeout)]
     plan = Plan(
         scenarios=tuple(scenarios),
         backends=tuple(backends),
@@ -248,17 +276,8 @@ def run(
         shard=shard,
         memory=memory,
     )
+    result = _execute(execute, plan, targets, embedded, quiet, label=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    if embedded and targets[0].location and not quiet:
-        err.print(f"database: {targets[0].location}")
-    try:
-        result = execute(plan, targets, progress=None if quiet else lambda line: err.print(line))
-    finally:
-        if embedded:
-            shutil.rmtree(Path(targets[0].database).parent, ignore_errors=True)
-    for info in result.databases:
-        if info.error:
-            err.print(f"ormbench: error: {info.error}", markup=False)
     if not result.cells and result.incomplete_reason != INTERRUPTED_REASON:
         return exit_code(result)  # nothing ran (e.g. no database reachable): the error says it
     write_report(result, output, summary, err)
@@ -387,13 +406,8 @@ def concurrency(
             raise ConfigurationError(
                 f"unknown backend '{name}'", f"choose from: {', '.join(WORKLOADS)}"
             )
-    targets: list[Target] = [parse_target(u, connect_timeout) for u in dbs]
-    for target in targets:
-        target.driver.load()
+    targets, embedded = _targets(dbs, connect_timeout)
     output = prepare_output(output)
-    embedded = not targets
-    if embedded:
-        targets = [embedded_sqlite_target(connect_timeout)]
     plan = ConcurrencyPlan(
         threads=threads,
         backends=tuple(dict.fromkeys(backends)),
@@ -403,17 +417,8 @@ def concurrency(
         write_percent=write_percent,
         seed=seed,
     )
+    result = _execute(execute, plan, targets, embedded, quiet, label=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    if embedded and targets[0].location and not quiet:
-        err.print(f"database: {targets[0].location}")
-    try:
-        result = execute(plan, targets, progress=None if quiet else lambda line: err.print(line))
-    finally:
-        if embedded:
-            shutil.rmtree(Path(targets[0].database).parent, ignore_errors=True)
-    for info in result.databases:
-        if info.error:
-            err.print(f"ormbench: error: {info.label}: {info.error}", markup=False)
     if result.cells:
         render_console(result, report_console())
         result.write(output / "concurrency.json")

@@ -49,7 +49,6 @@ figures include that (as a team's threaded server would).
 from __future__ import annotations
 
 import gc
-import logging
 import math
 import multiprocessing
 import queue
@@ -74,12 +73,11 @@ from harness.database import HarnessDatabase
 from harness.errors import INTERRUPTED_REASON, OrmbenchError, driver_message
 from harness.run import environment, package_version
 from harness.runner import (
-    Interrupted,
     _describe,
     _drain,
-    _stop_on_sigterm,
     _Watchdog,
     interleaved_order,
+    worker_main,
 )
 from harness.targets import Target
 from harness.trace import Tracer
@@ -741,28 +739,7 @@ def run_database(
 
 
 def _worker(target: Target, plan: ConcurrencyPlan, events: Any) -> None:
-    # As harness.runner's worker: the parent alone answers Ctrl-C, and asks with SIGTERM.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    pool_log = logging.getLogger("sqlalchemy.pool")
-    pool_log.addHandler(logging.NullHandler())
-    pool_log.propagate = False
-    try:
-        run_database(target, plan, lambda kind, payload: events.put((kind, payload)))
-        events.put(("done", None))
-    except Interrupted:
-        events.put(("interrupted", None))
-    except OrmbenchError as exc:
-        events.put(("error", exc))
-    except BaseException as exc:
-        events.put(
-            (
-                "error",
-                OrmbenchError(
-                    _describe(exc, target), "this is a bug in ormbench; please report it"
-                ),
-            )
-        )
+    worker_main(run_database, target, plan, events)
 
 
 def run_in_worker(target: Target, plan: ConcurrencyPlan, emit: Emit) -> None:

@@ -714,7 +714,11 @@ def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
     raise Interrupted
 
 
-def _worker(target: Target, plan: Plan, events: Any) -> None:
+def worker_main(
+    run: Callable[[Target, Any, Emit], None], target: Target, plan: Any, events: Any
+) -> None:
+    """The body of a database's worker process: `run(target, plan, emit)` with its events put
+    on `events`, ending in "done", "interrupted" or "error" (also for `harness.concurrency`)."""
     # Ctrl-C reaches the whole process group; the parent alone decides, and asks the worker
     # to stop with SIGTERM, so the worker's clean-up (dropping its tables) is not cut short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -726,7 +730,7 @@ def _worker(target: Target, plan: Plan, events: Any) -> None:
     pool_log.addHandler(logging.NullHandler())
     pool_log.propagate = False
     try:
-        run_database(target, plan, lambda kind, payload: events.put((kind, payload)))
+        run(target, plan, lambda kind, payload: events.put((kind, payload)))
         events.put(("done", None))
     except Interrupted:
         events.put(("interrupted", None))
@@ -741,6 +745,10 @@ def _worker(target: Target, plan: Plan, events: Any) -> None:
                 ),
             )
         )
+
+
+def _worker(target: Target, plan: Plan, events: Any) -> None:
+    worker_main(run_database, target, plan, events)
 
 
 def _drain(

@@ -107,3 +107,26 @@ def cli(tmp_path: Path):
         return run_cli(*args, **kwargs)
 
     return invoke
+
+
+TESTS = Path(__file__).parent
+DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
+
+
+@pytest.fixture(params=DATABASES)
+def any_url(request: pytest.FixtureRequest) -> str:
+    """Each real database in turn: SQLite, PostgreSQL, MariaDB."""
+    return request.getfixturevalue(request.param)
+
+
+def run_in(folder: Path, url: str, *args: str, rows: int, rounds: int, warmup: int = 0):
+    """`ormbench run --db URL` in `folder` (the test backends importable), and its results
+    (None when it wrote none)."""
+    import json
+
+    result = run_cli(
+        "run", "--db", url, "--rows", str(rows), "--rounds", str(rounds),
+        "--warmup", str(warmup), *args, cwd=folder, env={"PYTHONPATH": str(TESTS)},
+    )  # fmt: skip
+    path = folder / "ormbench-report/results.json"
+    return result, json.loads(path.read_text()) if path.exists() else None

@@ -15,8 +15,6 @@ from scenarios.data import make_rows
 
 TESTS = str(Path(__file__).parent)
 
-DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
-
 
 def _run(cli, folder: Path, url: str, *args: str):
     result = cli(
@@ -35,11 +33,6 @@ def _run(cli, folder: Path, url: str, *args: str):
     path = folder / "ormbench-report/results.json"
     data = json.loads(path.read_text()) if path.exists() else None
     return result, data
-
-
-@pytest.fixture(params=DATABASES)
-def any_url(request) -> str:
-    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ MariaDB."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 
 import pytest
+from conftest import run_in
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
@@ -20,10 +19,6 @@ from harness.targets import parse_target
 from scenarios import DOCUMENTED, EQUAL
 from scenarios.pagination import PageWalk, PaginateKeyset, PaginateOffset
 
-TESTS = Path(__file__).parent
-# The tests' plug-in backends, and this checkout ahead of any installed copy of ormbench.
-PYTHONPATH = os.pathsep.join([str(TESTS), str(TESTS.parent)])
-DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
 SCENARIOS = ("paginate_offset", "paginate_keyset")
 ROWS = 200  # pages of 10 rows (n / 20), the last ten of twenty
 PAGES, SIZE = 10, 10
@@ -68,29 +63,8 @@ def test_both_ways_return_the_same_rows_page_by_page(sqlite_url) -> None:
         db.close()
 
 
-@pytest.fixture(params=DATABASES)
-def any_url(request) -> str:
-    return request.getfixturevalue(request.param)
-
-
 def _run(cli, folder: Path, url: str, scenarios: str, *args: str):
-    result = cli(
-        "run",
-        "--db",
-        url,
-        "--scenarios",
-        scenarios,
-        "--rows",
-        str(ROWS),
-        "--rounds",
-        "3",
-        "--warmup",
-        "0",
-        *args,
-        env={"PYTHONPATH": PYTHONPATH},
-    )
-    path = folder / "ormbench-report/results.json"
-    return result, json.loads(path.read_text()) if path.exists() else None
+    return run_in(folder, url, "--scenarios", scenarios, *args, rows=ROWS, rounds=3)
 
 
 @pytest.fixture
@@ -166,7 +140,7 @@ def test_keyset_pages_from_one_query_break_the_contract(cli, tmp_path, any_url) 
 
 def test_list_shows_the_slices_in_the_idioms_labels(cli) -> None:
     # Code in a docstring is not console markup: `[off:off + size]` stays in the label.
-    result = cli("list", env={"PYTHONPATH": PYTHONPATH})
+    result = cli("list")
     assert result.code == 0, result.stderr
     assert 'Item.objects.order_by("id")[off:off + size]' in result.stdout
     assert 'filter(id__gt=last).order_by("id")[:size]' in result.stdout

@@ -4,47 +4,21 @@ round; a row-by-row update fails the contract. On SQLite, PostgreSQL and MariaDB
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
+from conftest import run_in
 
 from scenarios.data import make_rows
 
-TESTS = Path(__file__).parent
-# The tests' plug-in backends, and this checkout ahead of any installed copy of ormbench.
-PYTHONPATH = os.pathsep.join([str(TESTS), str(TESTS.parent)])
-DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
 SCENARIOS = ("bulk_update", "bulk_delete")
 ROWS = 200
 ACTIVE = sum(r["active"] for r in make_rows(ROWS, 42))
 INACTIVE = ROWS - ACTIVE
 
 
-@pytest.fixture(params=DATABASES)
-def any_url(request) -> str:
-    return request.getfixturevalue(request.param)
-
-
 def _run(cli, folder: Path, url: str, scenarios: str, *args: str):
-    result = cli(
-        "run",
-        "--db",
-        url,
-        "--scenarios",
-        scenarios,
-        "--rows",
-        str(ROWS),
-        "--rounds",
-        "3",
-        "--warmup",
-        "0",
-        *args,
-        env={"PYTHONPATH": PYTHONPATH},
-    )
-    path = folder / "ormbench-report/results.json"
-    return result, json.loads(path.read_text()) if path.exists() else None
+    return run_in(folder, url, "--scenarios", scenarios, *args, rows=ROWS, rounds=3)
 
 
 @pytest.fixture

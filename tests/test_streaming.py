@@ -11,18 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 TESTS = str(Path(__file__).parent)
-DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
 PROBES = ",".join(
     f"memory_probe_backends:{name}" for name in ("ProbeSqlAlchemy", "ProbeDjango", "ProbeDbApi")
 )
-
-
-@pytest.fixture(params=DATABASES)
-def any_url(request) -> str:
-    return request.getfixturevalue(request.param)
 
 
 def run(cli, folder: Path, url: str, rows: int, *args: str, env: dict[str, str] | None = None):

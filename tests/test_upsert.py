@@ -15,13 +15,7 @@ from harness.connection import BULK_BATCH_ROWS
 from scenarios import REGISTRY, Capabilities
 
 TESTS = str(Path(__file__).parent)
-DATABASES = ("sqlite_url", "postgres_url", "mariadb_url")
 ROWS = 2500  # several bulk batches on every database
-
-
-@pytest.fixture(params=DATABASES)
-def any_url(request) -> str:
-    return request.getfixturevalue(request.param)
 
 
 def run(cli, folder: Path, url: str, *args: str):
