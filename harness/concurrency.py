@@ -50,8 +50,6 @@ from __future__ import annotations
 
 import gc
 import math
-import multiprocessing
-import queue
 import random
 import signal
 import threading
@@ -74,9 +72,9 @@ from harness.errors import INTERRUPTED_REASON, OrmbenchError, driver_message
 from harness.run import environment, package_version
 from harness.runner import (
     _describe,
-    _drain,
     _Watchdog,
     interleaved_order,
+    run_worker,
     worker_main,
 )
 from harness.targets import Target
@@ -745,53 +743,7 @@ def _worker(target: Target, plan: ConcurrencyPlan, events: Any) -> None:
 def run_in_worker(target: Target, plan: ConcurrencyPlan, emit: Emit) -> None:
     """One database in a fresh process; its error re-raised here, Ctrl-C as KeyboardInterrupt
     after the worker has dropped its table."""
-    context = multiprocessing.get_context("spawn")
-    events = context.Queue()
-    process = context.Process(target=_worker, args=(target, plan, events), daemon=True)
-    process.start()
-    owned: list[str] = []
-
-    def watch(kind: str, payload: Any) -> None:
-        if kind == "tables":
-            owned.append(payload)
-        else:
-            emit(kind, payload)
-
-    try:
-        kind, payload = _drain(process, events, watch, target)
-    except KeyboardInterrupt:
-        process.terminate()
-        with suppress(queue.Empty):
-            deadline = time.monotonic() + target.connect_timeout + 15
-            _drain(process, events, watch, target, deadline=deadline)
-        _end_worker(process, target, owned, emit)
-        raise
-    _end_worker(process, target, owned, emit)
-    if kind == "error":
-        raise payload
-    if kind == "interrupted":
-        raise KeyboardInterrupt
-
-
-def _end_worker(process: Any, target: Target, owned: list[str], emit: Emit) -> None:
-    """Wait for the worker; drop the table of one that died before it could."""
-    process.join(timeout=5)
-    if process.is_alive():
-        process.kill()
-        process.join(timeout=5)
-    if not owned or process.exitcode == 0:
-        return
-    try:
-        db = HarnessDatabase(target, (item_table,))
-    except OrmbenchError as exc:
-        emit("warning", f"could not drop the harness tables ({exc.message})")
-        return
-    try:
-        db.adopt(owned[0])
-        if left_behind := db.drop_tables_or_explain():
-            emit("warning", left_behind)
-    finally:
-        db.close()
+    run_worker(_worker, (item_table,), target, plan, emit)
 
 
 # --- the whole command --------------------------------------------------------------------------

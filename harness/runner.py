@@ -19,6 +19,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import Table
+
 from backends import Backend, load_backend
 from backends.base import DOCUMENTED, EQUAL, IDIOMS
 from harness.database import HarnessDatabase, connect_error, tables_of
@@ -675,7 +677,9 @@ def _not_run_cell(
     )
 
 
-def _end_worker(process: Any, target: Target, plan: Plan, owned: list[str], emit: Emit) -> None:
+def _end_worker(
+    process: Any, target: Target, tables: tuple[Table, ...], owned: list[str], emit: Emit
+) -> None:
     """Wait for the worker to exit, killing it if it will not. A worker that exits normally
     has dropped its tables (or said why not); one that died or was killed has not, so its
     tables are dropped from here, after it is gone and holds no locks on them."""
@@ -684,13 +688,15 @@ def _end_worker(process: Any, target: Target, plan: Plan, owned: list[str], emit
         process.kill()
         process.join(timeout=5)
     if owned and process.exitcode != 0:
-        _drop_for_dead_worker(target, plan, owned[0], emit)
+        _drop_for_dead_worker(target, tables, owned[0], emit)
 
 
-def _drop_for_dead_worker(target: Target, plan: Plan, run_id: str, emit: Emit) -> None:
+def _drop_for_dead_worker(
+    target: Target, tables: tuple[Table, ...], run_id: str, emit: Emit
+) -> None:
     """Drop the tables of a worker that could not (marker-checked: only that run's)."""
     try:
-        db = HarnessDatabase(target, tables_of(plan.scenario_classes()))
+        db = HarnessDatabase(target, tables)
     except OrmbenchError as exc:
         emit("warning", f"could not drop the harness tables ({exc.message})")
         return
@@ -777,9 +783,21 @@ def run_in_worker(target: Target, plan: Plan, emit: Emit) -> None:
     """Run one database in a fresh process; re-raise its error here. Events reach `emit` as
     they happen, so cells finished before a failure are kept. On Ctrl-C the worker is asked
     to stop, drops its tables, and KeyboardInterrupt is raised here."""
+    run_worker(_worker, tables_of(plan.scenario_classes()), target, plan, emit)
+
+
+def run_worker(
+    worker: Callable[[Target, Any, Any], None],
+    tables: tuple[Table, ...],
+    target: Target,
+    plan: Any,
+    emit: Emit,
+) -> None:
+    """`worker(target, plan, events)` in a fresh process (see run_in_worker); `tables` are
+    the ones it creates, dropped from here should it die before it can."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
-    process = context.Process(target=_worker, args=(target, plan, events), daemon=True)
+    process = context.Process(target=worker, args=(target, plan, events), daemon=True)
     process.start()
     owned: list[str] = []  # the run id of tables the worker created, until it drops them
 
@@ -798,9 +816,9 @@ def run_in_worker(target: Target, plan: Plan, emit: Emit) -> None:
         grace = target.connect_timeout + 15
         with suppress(queue.Empty):
             _drain(process, events, watch, target, deadline=time.monotonic() + grace)
-        _end_worker(process, target, plan, owned, emit)
+        _end_worker(process, target, tables, owned, emit)
         raise
-    _end_worker(process, target, plan, owned, emit)
+    _end_worker(process, target, tables, owned, emit)
     if kind == "error":
         raise payload
     if kind == "interrupted":
