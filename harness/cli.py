@@ -475,6 +475,15 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
     "the same rounds, lies wholly above 1 + PERCENT/100 (README, 'ormbench compare').",
 )
 @click.option(
+    "--floor-threshold",
+    type=click.FloatRange(min=0, max=1000, max_open=True),
+    default=25.0,
+    show_default=True,
+    metavar="PERCENT",
+    help="The comparison is 'not comparable' (exit 3) when a database's raw DB-API floor as "
+    "a whole (geometric mean over its scenarios) moved beyond +-PERCENT.",
+)
+@click.option(
     "--history",
     "history",
     type=click.Path(path_type=Path, file_okay=False),
@@ -501,13 +510,14 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
 @click.option(
     "--accept-floor-move",
     is_flag=True,
-    help="Exit 0 even when the raw DB-API floor moved beyond --threshold (a deliberate change "
-    "of database, driver or machine); without it such a comparison exits 3.",
+    help="Exit 0 even when a database's raw DB-API floor moved beyond --floor-threshold (a "
+    "deliberate change of database, driver or machine); without it such a comparison exits 3.",
 )
 @_SUMMARY_OPTION
 def compare(
     files: tuple[Path, ...],
     threshold: float,
+    floor_threshold: float,
     history: Path | None,
     history_size: int,
     markdown_path: Path | None,
@@ -528,9 +538,9 @@ def compare(
         usage = "CURRENT --history DIR" if history is not None else "BASELINE CURRENT"
         raise click.UsageError(f"give {usage} ({len(files)} file(s) given)")
     if history is not None:
-        result = compare_history(history, files[0], threshold, history_size)
+        result = compare_history(history, files[0], threshold, history_size, floor_threshold)
     else:
-        result = compare_files(files[0], files[1], threshold)
+        result = compare_files(files[0], files[1], threshold, floor_threshold)
     compare_report.render_console(result, report_console())
     markdown = compare_report.render_markdown(result)
     err = Console(stderr=True, highlight=False)
@@ -546,7 +556,7 @@ def compare(
         err.print(f"summary appended to {path}", markup=False)
     if result.regressions:
         return EXIT_REGRESSION
-    if result.floor_moves and not accept_floor_move:
+    if result.moved_databases and not accept_floor_move:
         return EXIT_NOT_COMPARABLE
     return EXIT_OK
 

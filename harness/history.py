@@ -19,6 +19,7 @@ from pathlib import Path
 
 from backends import FLOOR
 from harness.compare import (
+    DEFAULT_FLOOR_THRESHOLD,
     FLOOR_MOVED,
     IMPROVEMENT,
     INCONCLUSIVE,
@@ -184,12 +185,19 @@ def _with(change: CellChange, status: str, reason: str) -> CellChange:
 
 
 def compare_history(
-    folder: Path, current: Path, threshold_percent: float, size: int = DEFAULT_HISTORY
+    folder: Path,
+    current: Path,
+    threshold_percent: float,
+    size: int = DEFAULT_HISTORY,
+    floor_threshold_percent: float = DEFAULT_FLOOR_THRESHOLD,
 ) -> CompareResult:
+    from dataclasses import replace
+
     result = load_result(current)
     history = load_history(folder, result, size)
     history = [(name, r) for name, r in history if Path(name).resolve() != current.resolve()]
-    return judge_history(history, result, threshold_percent / 100, str(current), str(folder))
+    judged = judge_history(history, result, threshold_percent / 100, str(current), str(folder))
+    return replace(judged, floor_threshold=floor_threshold_percent / 100)
 
 
 __all__ = ["MIN_HISTORY", "compare_history", "judge_history"]

@@ -109,7 +109,7 @@ def render_console(result: CompareResult, console: Console) -> None:
     console.print(table)
     style = "bold red" if result.regressions else "bold green"
     console.print(f"[{style}]{headline(result)}[/]")
-    if result.floor_moves:
+    if result.moved_databases:
         console.print(f"[bold yellow]{result.floor_move_line()}[/]", highlight=False)
 
 

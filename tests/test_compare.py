@@ -412,3 +412,24 @@ def test_history_on_the_command_line(cli, tmp_path):
     two = cli("compare", "current.json", "same.json", "--history", "history")
     assert two.code == 2 and "CURRENT --history DIR" in two.stderr
     assert "Traceback" not in short.stderr + two.stderr
+
+
+def test_one_floor_cell_wandering_is_noise_not_a_changed_machine(cli, tmp_path):
+    """Run-to-run noise moves a floor cell now and then; only the floor as a whole moving
+    (the database, driver or machine changed) makes two runs not comparable."""
+    current = everything(1.0, 12)
+    current = [
+        replace(c, rounds_s=[t * 1.3 for t in c.rounds_s])
+        if (c.scenario, c.backend) in (("get", "dbapi"), ("get", "sqlalchemy"), ("get", "django"))
+        else c
+        for c in current
+    ]
+    result(everything(1.0, 11)).write(tmp_path / "base.json")
+    result(current).write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json")
+    assert run.code == 0, run.stdout
+    assert "floor moved" in run.stdout and "not comparable: the database" not in run.stdout
+    # A 30% slower machine for everything is a changed machine; a wider gate lets it pass.
+    result(everything(1.3, 13)).write(tmp_path / "slower.json")
+    assert cli("compare", "base.json", "slower.json").code == 3
+    assert cli("compare", "base.json", "slower.json", "--floor-threshold", "50").code == 0
