@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.targets import Target
@@ -104,12 +105,18 @@ class Backend(ABC):
         function = cls.implementation(scenario, idiom)
         return " ".join(((function.__doc__ if function else None) or "").split())
 
-    def perform(self, scenario: Scenario, idiom: str, argument: Any) -> Any:
-        """Run `idiom` of `scenario` once (the timed call)."""
+    def runner(self, scenario: Scenario, idiom: str) -> Callable[[Any], Any]:
+        """`idiom` of `scenario` bound to this backend, looked up once, before any clock
+        starts: the timed region holds the call alone. A plug-in that wraps every operation
+        (e.g. a deliberately slowed backend) overrides this."""
         function = self.implementation(type(scenario), idiom)
         if function is None:
             raise NoIdiom(f"{scenario.name} has no idiom for {self.name}")
-        return function(self, argument)
+        return partial(function, self)
+
+    def perform(self, scenario: Scenario, idiom: str, argument: Any) -> Any:
+        """Run `idiom` of `scenario` once."""
+        return self.runner(scenario, idiom)(argument)
 
     # --- lifecycle ------------------------------------------------------------------------
 

@@ -82,10 +82,11 @@ def timed_call(
     """Seconds for one run of the operation, and what it returned. Same handling for every
     backend: a fresh round (untimed), a full collection before, no collector inside the timed
     region, nothing between the two clock reads but the operation."""
+    call = backend.runner(scenario, idiom)
     open_round(backend)
     try:
         start = time.perf_counter()
-        result = scenario.run(backend, argument, idiom)
+        result = call(argument)
         elapsed = time.perf_counter() - start
     finally:
         close_round(backend)

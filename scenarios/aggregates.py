@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backends.sqlalchemy_models import Child, Parent
-from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Scenario, Tables, Work, register
+from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Tables, Work, register
 from scenarios.contract import WorkContract
-from scenarios.family import aggregate_row, load, shape
-from scenarios.schema import CHILD_TABLE, PARENT_TABLE, NormalRow, child_table, parent_table
+from scenarios.family import FamilyScenario, aggregate_row, load, shape
+from scenarios.schema import CHILD_TABLE, PARENT_TABLE, NormalRow
 
 
 @register
-class Aggregates(Scenario):
+class Aggregates(FamilyScenario):
     """One query, its own transaction: for every parent, in id order, the number of its
     children and the sum and the average of their amounts (parent LEFT OUTER JOIN child,
     GROUP BY parent). A parent without children counts 0 and its sum and average are NULL,
@@ -27,13 +27,7 @@ class Aggregates(Scenario):
     parents, about rows children, loaded once, untimed."""
 
     name = "aggregates"
-    destructive = False
     default = True  # in the default run (README, "Scenarios")
-    tables = (parent_table, child_table)
-    checked_table = child_table
-
-    def operations(self) -> int:
-        return 1
 
     def prepare(self, tables: Tables) -> Work:
         family = load(tables, self.rows, self.seed)

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from typing import Any
 
-from scenarios.base import Tables
+from scenarios.base import Scenario, Tables
 from scenarios.data import WORDS, Row
 from scenarios.schema import NormalRow, child_table, digest, normal_value, parent_table
 
@@ -116,6 +116,18 @@ class Family:
             (int(parent), name, normal_value(child_table.c.amount, amount))
             for _, parent, name, amount in self.children
         )
+
+
+class FamilyScenario(Scenario):
+    """What the scenarios that read the parent/child family share: its two tables, the child
+    table digested after every round, one operation per run, nothing written."""
+
+    destructive = False
+    tables = (parent_table, child_table)
+    checked_table = child_table
+
+    def operations(self) -> int:
+        return 1
 
 
 def load(tables: Tables, rows: int, seed: int) -> Family:

@@ -261,16 +261,22 @@ def _sqlalchemy_as_sent(tools: Any, stmt: Any, what: str) -> Any:
     )
 
 
+def _sqlalchemy_pages(tools: Any, stmt: Any, what: str, pages: int) -> dict[str, list[Any]]:
+    """One page's statement, sent once per page: in a Session transaction as documented, on
+    the AUTOCOMMIT Engine as the equal work."""
+    page = _sqlalchemy_as_sent(tools, stmt, f"{what}, a page")
+    return {
+        DOCUMENTED: [replace(page, times=pages)],
+        EQUAL: [replace(page, what=f"{what}, AUTOCOMMIT Engine", times=pages)],
+    }
+
+
 @PaginateOffset.compiles("sqlalchemy")
 def sqlalchemy_paginate_offset_tsql(tools: Any) -> dict[str, list[Any]]:
     walk = PaginateOffset(1000, 42).page_walk()
     stmt = select(Item).order_by(Item.id).limit(walk.size).offset(walk.offsets()[0])
     what = "select(Item).order_by(Item.id).limit(size).offset(k) via Session.scalars()"
-    page = _sqlalchemy_as_sent(tools, stmt, f"{what}, a page")
-    return {
-        DOCUMENTED: [replace(page, times=walk.pages)],
-        EQUAL: [replace(page, what=f"{what}, AUTOCOMMIT Engine", times=walk.pages)],
-    }
+    return _sqlalchemy_pages(tools, stmt, what, walk.pages)
 
 
 @PaginateKeyset.compiles("sqlalchemy")
@@ -280,11 +286,7 @@ def sqlalchemy_paginate_keyset_tsql(tools: Any) -> dict[str, list[Any]]:
     what = (
         "select(Item).where(Item.id > last_id).order_by(Item.id).limit(size) via Session.scalars()"
     )
-    page = _sqlalchemy_as_sent(tools, stmt, f"{what}, a page")
-    return {
-        DOCUMENTED: [replace(page, times=walk.pages)],
-        EQUAL: [replace(page, what=f"{what}, AUTOCOMMIT Engine", times=walk.pages)],
-    }
+    return _sqlalchemy_pages(tools, stmt, what, walk.pages)
 
 
 @PaginateOffset.compiles("django")

@@ -11,18 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload, with_parent
 
 from backends.sqlalchemy_models import Child, Parent
-from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Scenario, Tables, Work, register
+from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Tables, Work, register
 from scenarios.contract import WorkContract
 from scenarios.family import (
     CHILD_COLUMNS,
     PARENT_COLUMNS,
+    FamilyScenario,
     fields,
     joined_row,
     load,
     parent_count,
     shape,
 )
-from scenarios.schema import CHILD_TABLE, PARENT_TABLE, NormalRow, child_table, parent_table
+from scenarios.schema import CHILD_TABLE, PARENT_TABLE, NormalRow
 
 # Parents per IN list: SQLAlchemy's selectinload batch (its default chunksize). Every database
 # takes 500 parameters in one statement (SQLite's oldest limit is 999, SQL Server's 2,100).
@@ -33,20 +34,14 @@ LISTED_PARENTS = parent_count(1000)
 Pair = tuple[Any, list[Any]]  # (parent, its children, loaded)
 
 
-class Relationships(Scenario):
+class Relationships(FamilyScenario):
     """What the three relationship scenarios share: the family loaded once (untimed), one
     operation (load every parent ordered by id with its children ordered by id, fully loaded,
     and return them), one transaction around it, and the result as rows (parent id, parent
     name, child id, child name, child amount) with one row of NULL child columns for a parent
     without children."""
 
-    destructive = False
     default = False
-    tables = (parent_table, child_table)
-    checked_table = child_table
-
-    def operations(self) -> int:
-        return 1
 
     def prepare(self, tables: Tables) -> Work:
         family = load(tables, self.rows, self.seed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from backends.sqlalchemy_orm import SqlAlchemyOrm
@@ -19,8 +20,13 @@ SLOWDOWN = float(os.environ.get("ORMBENCH_TEST_SLOWDOWN", "0.5"))
 class SlowedSqlAlchemy(SqlAlchemyOrm):
     """SQLAlchemy ORM, each operation followed by a sleep of half its duration."""
 
-    def perform(self, scenario: Scenario, idiom: str, argument: Any) -> Any:
-        start = time.perf_counter()
-        result = super().perform(scenario, idiom, argument)
-        time.sleep((time.perf_counter() - start) * SLOWDOWN)
-        return result
+    def runner(self, scenario: Scenario, idiom: str) -> Callable[[Any], Any]:
+        operation = super().runner(scenario, idiom)
+
+        def slowed(argument: Any) -> Any:
+            start = time.perf_counter()
+            result = operation(argument)
+            time.sleep((time.perf_counter() - start) * SLOWDOWN)
+            return result
+
+        return slowed
