@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 from backends.dbapi import DbApi
@@ -33,17 +34,22 @@ class _Probe:
     name: str
     tracer: Any
 
-    def perform(self, scenario: Any, idiom: str, argument: Any) -> Any:
-        record = {
-            "backend": self.name,
-            "idiom": idiom,
-            "tracing": tracemalloc.is_tracing(),
-            "timed": called_from_timed_call(),
-            "traced": self.tracer is not None,
-        }
-        with open(os.environ[PROBE_LOG], "a", encoding="utf-8") as log:
-            log.write(json.dumps(record) + "\n")
-        return super().perform(scenario, idiom, argument)  # type: ignore[misc]
+    def runner(self, scenario: Any, idiom: str) -> Callable[[Any], Any]:
+        operation = super().runner(scenario, idiom)  # type: ignore[misc]
+
+        def noted(argument: Any) -> Any:
+            record = {
+                "backend": self.name,
+                "idiom": idiom,
+                "tracing": tracemalloc.is_tracing(),
+                "timed": called_from_timed_call(),
+                "traced": self.tracer is not None,
+            }
+            with open(os.environ[PROBE_LOG], "a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+            return operation(argument)
+
+        return noted
 
 
 class ProbeSqlAlchemy(_Probe, SqlAlchemyOrm):
