@@ -121,16 +121,15 @@ def render_scaling(result: RunResult, label: str, console: Console) -> None:
     cells = fmt.sweep_cells(result, label)
     if not cells:
         return
-    sizes = [p.rows for p in cells[0].points]
     table = Table(
-        title=f"Scaling ({', '.join(f'{n:,}' for n in sizes)} rows): growth exponent = slope "
+        title=f"Scaling ({fmt.sizes_text(result)} rows): growth exponent = slope "
         "of log(time) against log(rows), 95% bootstrap interval over the rounds; × raw at "
         "each size",
         title_justify="left",
     )
     for header in ("scenario", "backend", "idiom", "exponent [95% CI]"):
         table.add_column(header, justify="right" if header.startswith("exp") else "left")
-    many = len(sizes) > 2
+    many = len(result.sizes) > 2
     if many:
         table.add_column("between sizes", justify="right")
     table.add_column("× raw by size", justify="right")
@@ -149,7 +148,7 @@ def render_scaling(result: RunResult, label: str, console: Console) -> None:
             fmt.exponent(cell),
             *([fmt.local_exponents(cell)] if many else []),
             " → ".join(fmt.sweep_multiples(cell)),
-            cell.floor_trend or "—",
+            fmt.TREND_TITLES.get(cell.floor_trend, "—"),
         )
         if cell.floor_trend in ("grows", "shrinks") and not cell.same_code_as:
             lines.append(f"{cell.scenario}: {fmt.floor_growth(result, cell)}")

@@ -153,6 +153,19 @@ def is_sweep(result: RunResult) -> bool:
     return len(result.sizes) > 1
 
 
+def sizes_text(result: RunResult) -> str:
+    """ "100 / 1,000 / 10,000" (a slash: the sizes' own commas would blur a comma list)."""
+    return " / ".join(f"{n:,}" for n in result.sizes)
+
+
+TREND_TITLES = {
+    "grows": "grows",
+    "shrinks": "shrinks",
+    "steady": "steady",
+    "unclear": "no clear change",
+}
+
+
 def size_label(result: RunResult, rows: int | None) -> str:
     """ "1,000 rows" in a size sweep, where a row or line must name its size; "" otherwise."""
     return f"{rows:,} rows" if rows is not None and is_sweep(result) else ""
