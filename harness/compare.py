@@ -34,7 +34,9 @@ Verdicts (threshold t, e.g. 0.10):
   cell's own interval is judged against the threshold, and the reason says so;
 - cells whose verification did not pass on either side, that hold no rounds, or that were run
   with different sizes are listed with that reason and not judged; cells on one side only are
-  listed, never failed.
+  listed, never failed;
+- when either run is a size sweep (`--rows 100,1000`), cells are matched size by size, the
+  scenario named with its size ("get (1,000 rows)"), each against its own size's floor.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""The run loop. Per database: create the harness tables; per scenario: prepare (untimed),
-warm-up, timed rounds that interleave the backends, then one untimed trace-and-verify pass per
-backend, and one untimed memory pass (peak Python allocation under tracemalloc). Each database
-runs in a worker process of its own, since Django's settings are per process; the worker
-streams results back as they complete, so a failure keeps what finished."""
+"""The run loop. Per database: create the harness tables; per scenario (in a size sweep, per
+size of it, smallest first): prepare (untimed), warm-up, timed rounds that interleave the
+backends, then one untimed trace-and-verify pass per backend, and one untimed memory pass
+(peak Python allocation under tracemalloc). Each database runs in a worker process of its own,
+since Django's settings are per process; the worker streams results back as they complete, so
+a failure keeps what finished."""
 
 from __future__ import annotations
 
