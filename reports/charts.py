@@ -320,7 +320,9 @@ SCENARIO_CHARTS: list[Callable[[RunResult, str, str, list[Cell]], Chart | None]]
 ]
 
 
-def scenario_charts(result: RunResult, database: str, scenario: str, cells: list[Cell]):
+def scenario_charts(
+    result: RunResult, database: str, scenario: str, cells: list[Cell]
+) -> list[Chart]:
     """The charts of one scenario, those with something to show."""
     charts = (draw(result, database, scenario, cells) for draw in SCENARIO_CHARTS)
     return [chart for chart in charts if chart is not None]

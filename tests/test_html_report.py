@@ -219,3 +219,23 @@ def test_charts_render_in_headless_chromium(html_run) -> None:
     finally:
         driver.quit()
     assert (ARTIFACTS / "report-html.png").stat().st_size > 10_000
+
+
+def test_open_intervals_and_failed_cells_still_draw(html_run) -> None:
+    """Fewer than 6 rounds leave intervals unbounded (0 and infinity, which a log axis cannot
+    show), and a cell that failed verification or never ran has no time that counts: the
+    report still draws every chart and says so."""
+    from reports import html as html_report
+    from reports.model import RunResult
+
+    _, data = html_run
+    for comparison in data["comparisons"]:
+        comparison.update(ci_low=0.0, ci_high=None)
+    first, second = data["cells"][0], data["cells"][1]
+    first["verification"].update(status="failed", reason="returned 19 rows, expected 20")
+    second.update(median_s=None, iqr_s=None, rounds_s=[])
+    page = html_report.render(RunResult.from_dict(data))
+    figures = [a["class"] for t, a in tags_of(page) if t == "figure"]
+    assert figures == ["chart ratio"] + ["chart medians", "chart ratio"] * len(SCENARIOS)
+    assert "(failed)" in page and "no timing" in page
+    assert "returned 19 rows, expected 20" in page
