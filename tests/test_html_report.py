@@ -201,6 +201,9 @@ def test_charts_render_in_headless_chromium(html_run) -> None:
         for chart in charts:
             assert chart["width"] > 600 and chart["height"] > 50, chart  # laid out, scaled
             assert chart["texts"] > 5 and chart["shapes"] > 10 and chart["drawn"] > 0, chart
+        # Laid out for a 1,100-pixel window: nothing sticks out sideways.
+        overflow = "return document.documentElement.scrollWidth - window.innerWidth"
+        assert driver.execute_script(overflow) <= 0
         # Nothing was fetched: no resource entries beyond the page itself.
         assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
         # The SQL is collapsed until asked for, then shown as the driver received it, short.
