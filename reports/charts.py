@@ -3,9 +3,9 @@
 Why matplotlib's SVG: it is the best-kept plotting library in Python, and its SVG needs
 nothing at view time — no JavaScript, no font file, no network — so nothing can fail to load
 when the report is opened from a CI artifact or an e-mail, and it prints sharp. With
-`svg.fonttype: none` labels stay text (searchable, small: a chart is a few kilobytes); the
-viewer draws them in its own sans-serif. Vega-Lite would need its ~800 KB of JavaScript inlined
-in every report and a browser that runs it.
+`svg.fonttype: none` labels stay text (searchable, and small: a chart is about 8 KB); the
+viewer draws them in its own sans-serif. Vega-Lite would need several hundred KB of JavaScript
+inlined in every report, and a viewer that runs it (mail clients do not).
 
 Only matplotlib's object API is used (`Figure`, no pyplot): no global backend or figure
 registry, and style changes stay inside `rc_context`. Each chart is one function returning a
