@@ -51,7 +51,7 @@ _OUTPUT_OPTION = click.option(
     type=click.Path(path_type=Path),
     default=Path("ormbench-report"),
     show_default=True,
-    help="Folder for results.json and report.md.",
+    help="Folder for results.json, report.md and report.html.",
 )
 _SUMMARY_OPTION = click.option(
     "--summary",
@@ -300,14 +300,18 @@ def run(
 
 
 def write_report(result: RunResult, output: Path, summary: Path | None, err: Console) -> None:
-    """Console report, results.json and report.md in `output`, and the job summary."""
+    """Console report, results.json, report.md and report.html in `output`, and the job
+    summary."""
     from harness.summary import append_summary
+    from reports import html as html_report  # matplotlib: loaded only to write a report
 
     console_report.render(result, report_console())
     result.write(output / "results.json")
     (output / "report.md").write_text(markdown_report.render(result), encoding="utf-8")
+    (output / "report.html").write_text(html_report.render(result), encoding="utf-8")
     err.print(
-        f"report written to {output}/report.md and {output}/results.json ({result.wall_s:.1f} s)"
+        f"report written to {output}/report.md, {output}/report.html and "
+        f"{output}/results.json ({result.wall_s:.1f} s)"
     )
     for path in append_summary(markdown_report.render_summary(result), summary):
         err.print(f"summary appended to {path}", markup=False)

@@ -1,6 +1,8 @@
-"""Number formatting and table lookups shared by the renderers."""
+"""Number formatting, SQL shortening and table lookups shared by the renderers."""
 
 from __future__ import annotations
+
+import re
 
 from reports.model import Cell, Comparison, DatabaseInfo, RunResult, SweepCell
 
@@ -8,14 +10,20 @@ BACKEND_TITLES = {"sqlalchemy": "SQLAlchemy ORM", "django": "Django ORM", "dbapi
 SHORT_TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
 
 
+def time_unit(value: float) -> tuple[str, float, int]:
+    """The unit a time in seconds reads best in: (name, factor, decimals shown)."""
+    if value >= 1:
+        return "s", 1.0, 2
+    if value >= 1e-3:
+        return "ms", 1e3, 1
+    return "µs", 1e6, 0
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "—"
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.0f} µs"
+    unit, factor, decimals = time_unit(value)
+    return f"{value * factor:.{decimals}f} {unit}"
 
 
 def rate(value: float | None) -> str:
@@ -45,6 +53,17 @@ def ratio(comparison: Comparison | None) -> str:
     if comparison.ci_low is None or comparison.ci_high is None:
         return f"{comparison.ratio:.2f} (no interval)"
     return f"{comparison.ratio:.2f} [{comparison.ci_low:.2f}–{comparison.ci_high:.2f}]"
+
+
+def verdict_kind(comparison: Comparison) -> str:
+    """What an ORM verdict says, as a word for styling: the faster backend's name
+    ("sqlalchemy", "django"), "equivalent" (no practical difference), or "open"
+    (inconclusive, or no verdict)."""
+    verdict = comparison.verdict
+    if verdict.endswith("faster"):
+        winner = verdict.split()[0]
+        return next((n for n, t in SHORT_TITLES.items() if t == winner), "open")
+    return "equivalent" if verdict.startswith("no practical difference") else "open"
 
 
 def backend_title(result: RunResult, name: str) -> str:
@@ -92,6 +111,11 @@ def orm_comparisons(result: RunResult, database: str, scenario: str) -> list[Com
         for c in result.comparisons
         if (c.database, c.scenario, c.kind) == (database, scenario, "orm")
     ]
+
+
+def work_contract(cells: list[Cell]) -> str:
+    """The work contract a scenario's equal-work cells and floor were held to ("" if none)."""
+    return next((c.verification.contract for c in cells if c.verification.contract), "")
 
 
 def idiom_title(cell: Cell) -> str:
@@ -230,3 +254,46 @@ def floor_growth(result: RunResult, cell: SweepCell) -> str:
             f"within ±{margin:g}%)"
         )
     return f"{name}'s multiple of the floor goes from {ends}, no clear change ({change} {span})"
+
+
+# --- SQL --------------------------------------------------------------------------------------
+
+# One parenthesised group, one level of nesting allowed inside: a VALUES row such as
+# "(?, ?)" or "(%(name_m0)s, CAST(? AS INT), 0)".
+_GROUP = r"\((?:[^()]|\([^()]*\))*\)"
+_ROWS = re.compile(rf"(\bVALUES\s*)({_GROUP}(?:\s*,\s*{_GROUP})+)", re.I)
+# A placeholder in any driver's style: ?, %s, %(name)s, :name, $1, @P1.
+_PLACEHOLDER = r"(?:\?|%s|%\(\w+\)s|:\w+|\$\d+|@P\d+)"
+_IN_LIST = re.compile(rf"\bIN\s*\(\s*{_PLACEHOLDER}(?:\s*,\s*{_PLACEHOLDER})+\s*\)", re.I)
+_NUMBER = re.compile(r"\d+")
+SHORT_ROWS = 3  # a run of this many alike VALUES rows or more is shown as its first
+SHORT_IN = 8  # an IN list of this many placeholders or more is shown as its first
+
+
+def _alike(parts: list[str]) -> bool:
+    """Do these rows differ only in numbers (SQLAlchemy numbers its parameters per row and
+    its sentinel column counts rows)?"""
+    return len({_NUMBER.sub("N", " ".join(p.split())) for p in parts}) == 1
+
+
+def short_sql(sql: str) -> str:
+    """`sql` with its long repetitions elided, as every renderer shows SQL: a multi-row
+    INSERT's rows as the first row and the count ("VALUES (?, ?), … 170 rows"), a long IN
+    list of placeholders as the first and the count ("IN (?, … 100 values)"). Kilobytes of
+    placeholders say nothing that the count does not."""
+
+    def rows(match: re.Match[str]) -> str:
+        keyword, run = match.groups()
+        parts = re.findall(_GROUP, run)
+        if len(parts) < SHORT_ROWS or not _alike(parts):
+            return match.group(0)
+        return f"{keyword}{parts[0]}, … {len(parts)} rows"
+
+    def in_list(match: re.Match[str]) -> str:
+        items = re.findall(_PLACEHOLDER, match.group(0))
+        if len(items) < SHORT_IN or not _alike(items):
+            return match.group(0)
+        keyword = match.group(0)[:2]
+        return f"{keyword} ({items[0]}, … {len(items)} values)"
+
+    return _ROWS.sub(rows, _IN_LIST.sub(in_list, sql))
