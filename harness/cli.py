@@ -17,7 +17,6 @@ from rich.markup import escape
 from backends import BACKENDS, load_backend
 from backends.base import IDIOM_TITLES, IDIOMS
 from harness.database import tables_of
-from harness.progress import progress_for
 from harness.errors import (
     EXIT_INTERRUPTED,
     EXIT_NOT_COMPARABLE,
@@ -29,6 +28,7 @@ from harness.errors import (
     ConfigurationError,
     OrmbenchError,
 )
+from harness.progress import progress_for
 from harness.runner import Plan
 from harness.targets import DEFAULT_CONNECT_TIMEOUT, Target, embedded_sqlite_target, parse_target
 from harness.verdicts import DEFAULT_MARGIN

@@ -5,12 +5,14 @@ the parent as "progress" events (harness.runner), which the run's collector pass
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from types import TracebackType
 from typing import Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column
+from sqlalchemy.engine import make_url
 
 
 class ProgressSink(Protocol):
@@ -66,6 +68,7 @@ class Live(Lines):
                 "{task.description}",
                 table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
             ),
+            TextColumn("{task.fields[round]}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} rounds"),
             TimeRemainingColumn(),
@@ -73,22 +76,27 @@ class Live(Lines):
             transient=True,
             expand=True,
         )
-        self.task = self.progress.add_task("starting", total=None)
+        self.task = self.progress.add_task("starting", total=None, round="")
 
     def __call__(self, line: str) -> None:
         self.progress.console.print(line, markup=False, highlight=False)
 
     def planned(self, rounds: int) -> None:
+        """The display starts once the run's size is known, so its count never reads
+        "0/None"."""
         self.progress.update(self.task, total=rounds)
+        self.progress.start()
 
     def round(self, label: str, scenario: str, done: int, total: int) -> None:
         self.progress.update(
-            self.task, advance=1, description=f"{label} · {scenario} · round {done} of {total}"
+            self.task,
+            advance=1,
+            description=f"{short_label(label)} · {scenario}",
+            round=f"round {done} of {total}",
         )
         super().round(label, scenario, done, total)
 
     def __enter__(self) -> Live:
-        self.progress.start()
         return self
 
     def __exit__(
@@ -98,6 +106,20 @@ class Live(Lines):
         traceback: TracebackType | None,
     ) -> None:
         self.progress.stop()
+
+
+def short_label(label: str) -> str:
+    """A database's label short enough for one line beside a bar: the dialect, and the host
+    and database, or an embedded file's name ("sqlite ormbench.sqlite3")."""
+    try:
+        url = make_url(label)
+    except Exception:  # not a URL after all: the label as it is
+        return label
+    if url.host:
+        return f"{url.get_backend_name()} {url.host}/{url.database or ''}"
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite {PurePath(url.database or '').name or 'in memory'}"
+    return label
 
 
 def progress_for(console: Console, quiet: bool) -> Lines | None:

@@ -98,9 +98,7 @@ def shard_scenarios(plan: Plan, targets: list[Target]) -> list[tuple[str, ...]]:
     return [tuple(s for s in plan.scenarios if (i, s) in mine) for i in range(len(targets))]
 
 
-def execute(
-    plan: Plan, targets: list[Target], progress: ProgressSink | None = None
-) -> RunResult:
+def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = None) -> RunResult:
     """Run the plan on every target. Never raises for a database that fails: its error is kept
     in the result (`DatabaseInfo.error`); KeyboardInterrupt ends the run, marked incomplete."""
     started = datetime.now(UTC)

@@ -24,7 +24,7 @@ from sqlalchemy import Table
 from backends import Backend, load_backend
 from backends.base import DOCUMENTED, EQUAL, IDIOMS
 from harness.database import HarnessDatabase, connect_error, tables_of
-from harness.errors import ConnectionFailed, OrmbenchError, redact
+from harness.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
@@ -532,12 +532,25 @@ def open_backends(target: Target, names: tuple[str, ...]) -> Iterator[dict[str, 
             except OrmbenchError:
                 raise
             except Exception as exc:
-                raise connect_error(target, exc) from None
+                raise _backend_error(target, name, exc) from None
         yield opened
     finally:
         for backend in opened.values():
             with suppress(Exception):  # closing a dead connection must not hide the real error
                 backend.close()
+
+
+def _backend_error(target: Target, name: str, exc: BaseException) -> OrmbenchError:
+    """A backend that could not open its connection(s): "cannot connect" only when a plain
+    login fails now too; when it works, the backend's own set-up is what failed (Django's
+    connection settings, a dialect's first look at the server, a plug-in's constructor)."""
+    try:
+        target.dbapi_connect().close()
+    except OrmbenchError as probe:  # the login worked and the connection settings failed
+        return probe
+    except Exception:  # the driver's own error type varies by driver
+        return connect_error(target, exc)
+    return setup_failed(target, f"setting up the {name} backend's connection", exc)
 
 
 def run_database(target: Target, plan: Plan, emit: Emit) -> None:
