@@ -80,7 +80,7 @@ def setup_failed(
     detail = redact(f"{type(cause).__name__}: {' '.join(first.split())}".rstrip(": "), target)
     return SetupFailed(
         f"connected to {target.label}, but {step} failed: {detail[:300]}",
-        hint or "the login worked; the server or the driver refused this step",
+        hint or "the database accepted the connection: what failed is this step, not the login",
     )
 
 
