@@ -151,6 +151,16 @@ def exit_code(result: RunResult) -> int:
     return EXIT_OK
 
 
+def _row_sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+    """`--rows 1000` -> (1000,); `--rows 100,1000,10000` -> a size sweep, smallest first."""
+    from harness.sweep import parse_sizes
+
+    try:
+        return parse_sizes(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ormbench")
 def cli() -> None:
@@ -184,10 +194,13 @@ def cli() -> None:
 )
 @click.option(
     "--rows",
-    type=click.IntRange(min=1),
-    default=DEFAULT_ROWS,
+    default=str(DEFAULT_ROWS),
     show_default=True,
-    help="Rows (operations) per scenario.",
+    callback=_row_sizes,
+    metavar="N[,N...]",
+    help="Rows (operations) per scenario; a comma list (100,1000,10000) runs every size and "
+    "adds the Scaling section: each cell's growth exponent and how its multiple of the "
+    "raw DB-API floor changes with size.",
 )
 @click.option(
     "--rounds",
@@ -243,7 +256,7 @@ def run(
     dbs: tuple[str, ...],
     scenario_names: tuple[str, ...],
     backend_names: tuple[str, ...],
-    rows: int,
+    rows: tuple[int, ...],
     rounds: int,
     warmup: int,
     seed: int,
@@ -259,6 +272,7 @@ def run(
     """Run the scenarios through every backend on every database and write the report."""
     from harness.run import execute, parse_shard
 
+    sizes = rows  # one size, or a sweep's (click's callback checked them)
     if shard:
         parse_shard(shard)  # bad input: one line before anything runs
     names = _names(scenario_names)
@@ -271,7 +285,7 @@ def run(
     plan = Plan(
         scenarios=tuple(scenarios),
         backends=tuple(backends),
-        rows=rows,
+        rows=sizes[0],
         rounds=rounds,
         warmup=warmup,
         seed=seed,
@@ -280,6 +294,7 @@ def run(
         user_scenarios=tuple(n for n in names if ":" in n),
         shard=shard,
         memory=memory,
+        sizes=sizes if len(sizes) > 1 else (),
     )
     result = _execute(execute, plan, targets, embedded, quiet, label=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)

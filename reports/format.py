@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reports.model import Cell, Comparison, DatabaseInfo, RunResult
+from reports.model import Cell, Comparison, DatabaseInfo, RunResult, SweepCell
 
 BACKEND_TITLES = {"sqlalchemy": "SQLAlchemy ORM", "django": "Django ORM", "dbapi": "raw DB-API"}
 SHORT_TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
@@ -89,7 +89,8 @@ def backend_title(result: RunResult, name: str) -> str:
 
 
 def scenario_cells(result: RunResult, database: str) -> dict[str, list[Cell]]:
-    """Cells of one database grouped by scenario, in run order."""
+    """Cells of one database grouped by scenario, in run order (in a size sweep, each
+    scenario's sizes smallest first)."""
     grouped: dict[str, list[Cell]] = {}
     for cell in result.cells:
         if cell.database == database:
@@ -107,17 +108,22 @@ def comparison(
     kind: str,
     numerator: str | None = None,
     idiom: str = "documented",
+    rows: int | None = None,
 ) -> Comparison | None:
+    """The comparison of those cells; `rows` picks a sweep's size (a comparison from a file
+    that predates sweeps, without rows, matches any)."""
     for c in result.comparisons:
+        same_size = rows is None or c.rows is None or c.rows == rows
         if (c.database, c.scenario, c.kind, c.idiom) == (database, scenario, kind, idiom) and (
-            numerator is None or c.numerator == numerator
+            (numerator is None or c.numerator == numerator) and same_size
         ):
             return c
     return None
 
 
 def orm_comparisons(result: RunResult, database: str, scenario: str) -> list[Comparison]:
-    """SQLAlchemy against Django for one scenario, one per idiom, in run order."""
+    """SQLAlchemy against Django for one scenario, one per idiom (and, in a size sweep, per
+    size: `size_label` names it), in run order."""
     return [
         c
         for c in result.comparisons
@@ -133,7 +139,9 @@ def idiom_title(cell: Cell) -> str:
 
 
 def floor_multiple(result: RunResult, cell: Cell) -> str:
-    c = comparison(result, cell.database, cell.scenario, "floor", cell.backend, cell.idiom)
+    c = comparison(
+        result, cell.database, cell.scenario, "floor", cell.backend, cell.idiom, cell.rows
+    )
     if c is None or c.ratio is None:
         return "1x" if cell.backend == "dbapi" else "—"
     return f"{c.ratio:.2f}x"
@@ -173,3 +181,89 @@ def settings_differences(info: DatabaseInfo) -> list[str]:
         for name, *values in rows
         if name not in BY_DESIGN and len(set(values)) > 1
     ]
+
+
+# --- size sweeps (harness.sweep) ----------------------------------------------------------------
+
+
+def is_sweep(result: RunResult) -> bool:
+    return len(result.sizes) > 1
+
+
+def sizes_text(result: RunResult) -> str:
+    """ "100 / 1,000 / 10,000" (a slash: the sizes' own commas would blur a comma list)."""
+    return " / ".join(f"{n:,}" for n in result.sizes)
+
+
+TREND_TITLES = {
+    "grows": "grows",
+    "shrinks": "shrinks",
+    "steady": "steady",
+    "unclear": "no clear change",
+}
+
+
+def size_label(result: RunResult, rows: int | None) -> str:
+    """ "1,000 rows" in a size sweep, where a row or line must name its size; "" otherwise."""
+    return f"{rows:,} rows" if rows is not None and is_sweep(result) else ""
+
+
+def sweep_cells(result: RunResult, database: str) -> list[SweepCell]:
+    return [s for s in result.sweep if s.database == database]
+
+
+def sweep_idiom_title(cell: SweepCell) -> str:
+    title = IDIOM_TITLES.get(cell.idiom, cell.idiom)
+    if cell.same_code_as:
+        return f"{title} (= {IDIOM_TITLES.get(cell.same_code_as, cell.same_code_as)})"
+    return title
+
+
+def exponent(cell: SweepCell) -> str:
+    """ "1.02 [0.97, 1.08]" (a comma: exponents can be negative), or "—"."""
+    if cell.exponent is None:
+        return "—"
+    if cell.exponent_low is None or cell.exponent_high is None:
+        return f"{cell.exponent:.2f} (no interval)"
+    return f"{cell.exponent:.2f} [{cell.exponent_low:.2f}, {cell.exponent_high:.2f}]"
+
+
+def local_exponents(cell: SweepCell) -> str:
+    """The slopes between neighbouring sizes, "0.81 → 1.03" (three or more sizes)."""
+    if not cell.local_exponents:
+        return "—"
+    return " → ".join("—" if e is None else f"{e:.2f}" for e in cell.local_exponents)
+
+
+def sweep_multiples(cell: SweepCell) -> list[str]:
+    """The floor multiple at each size of the sweep, "2.10x" (the floor itself: "1x")."""
+    if cell.backend == "dbapi":
+        return ["1x" for _ in cell.points]
+    return ["—" if p.floor_multiple is None else f"{p.floor_multiple:.2f}x" for p in cell.points]
+
+
+def floor_growth(result: RunResult, cell: SweepCell) -> str:
+    """One line on how the cell's multiple of the floor changes from the smallest size to the
+    largest: "Django's multiple of the floor grows from 2.10x to 3.40x (1.62x [1.50–1.75]
+    from 100 to 10,000 rows)"."""
+    measured = [p for p in cell.points if p.floor_multiple is not None]
+    if cell.floor_growth is None or len(measured) < 2:
+        return ""
+    first, last = measured[0], measured[-1]
+    name = f"{SHORT_TITLES.get(cell.backend, cell.backend)} ({sweep_idiom_title(cell)})"
+    change = f"{cell.floor_growth:.2f}x"
+    if cell.floor_growth_low is not None and cell.floor_growth_high is not None:
+        change += f" [{cell.floor_growth_low:.2f}–{cell.floor_growth_high:.2f}]"
+    span = f"from {first.rows:,} to {last.rows:,} rows"
+    margin = result.plan.get("margin", 5.0)
+    ends = f"{first.floor_multiple:.2f}x to {last.floor_multiple:.2f}x"
+    if cell.floor_trend == "grows":
+        return f"{name}'s multiple of the floor grows from {ends} ({change} {span})"
+    if cell.floor_trend == "shrinks":
+        return f"{name}'s multiple of the floor shrinks from {ends} ({change} {span})"
+    if cell.floor_trend == "steady":
+        return (
+            f"{name}'s multiple of the floor holds steady, {ends} ({change} {span}, "
+            f"within ±{margin:g}%)"
+        )
+    return f"{name}'s multiple of the floor goes from {ends}, no clear change ({change} {span})"
