@@ -306,6 +306,7 @@ def _ticks(svg: str, anchor: str) -> dict[float, float]:
 
 def test_sweep_report_html_keeps_sizes_apart_and_draws_log_log_scaling(sweep_run) -> None:
     report, data = sweep_run
+    result = RunResult.from_dict(data)
     html = (report / "report.html").read_text()
     tags = tags_of(html)
     assert [a["class"] for t, a in tags if t == "figure"] == SWEEP_FIGURES
@@ -351,8 +352,11 @@ def test_sweep_report_html_keeps_sizes_apart_and_draws_log_log_scaling(sweep_run
             assert f'<td class="num">{exponent} [' in part  # and in the table
         for rows in SWEEP_SIZES:
             assert f'<th class="num">{rows}</th>' in part
-        assert "<th>between sizes</th>" in part  # three sizes: the slope between neighbours
-    result = RunResult.from_dict(data)
+        # Three sizes: the slopes between neighbouring sizes too.
+        assert ">between sizes</th>" in part
+        for s in result.sweep:
+            if s.scenario == scenario:
+                assert f'<td class="num">{fmt.local_exponents(s)}</td>' in part
     for s in result.sweep:
         line = fmt.floor_growth(result, s)
         if line and not s.same_code_as:
