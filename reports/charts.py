@@ -378,6 +378,53 @@ def _sweep_label(cell: SweepCell, shared: set[str]) -> str:
     return f"{fmt.SHORT_TITLES.get(cell.backend, cell.backend)} · {idiom}"
 
 
+@contextmanager
+def _loglog(
+    sizes: list[int],
+    low: float,
+    high: float,
+    ylabel: str,
+    yformat: Callable[[float, int], str],
+) -> Iterator[tuple[Figure, Axes]]:
+    """A figure with log-log axes for a sweep's lines: rows across, ticked at the sizes; the
+    value axis from `low` to `high`; room on the right for the legend."""
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(WIDTH_IN, SCALING_HEIGHT_IN))
+        FigureCanvasAgg(fig)  # measures the legend (_fit_legend)
+        ax = fig.add_axes((SCALING_LEFT, 0.15, 0.5, 0.8))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(color=GRID, linewidth=0.8)
+        ax.set_axisbelow(True)
+        spread = (sizes[-1] / sizes[0]) ** 0.08 if len(sizes) > 1 else 1.5
+        ax.set_xlim(sizes[0] / spread, sizes[-1] * spread)
+        ax.xaxis.set_major_locator(FixedLocator(sizes))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_ylim(low, high)
+        ax.yaxis.set_major_locator(FixedLocator(_ratio_ticks(low, high)))
+        ax.yaxis.set_major_formatter(FuncFormatter(yformat))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.tick_params(axis="y", which="major", size=3.5)
+        ax.set_xlabel("rows (log scale)")
+        ax.set_ylabel(ylabel)
+        yield fig, ax
+
+
+def _legend(fig: Figure, ax: Axes, title: str) -> None:
+    """The lines' legend, right of the axes, the axes narrowed to make room for it."""
+    legend = ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.03, 1.0),
+        frameon=False,
+        title=title,
+        alignment="left",
+        handlelength=2.6,
+    )
+    legend.get_title().set_fontsize(8.5)
+    _fit_legend(fig, ax, legend)
+
+
 def scaling_chart(
     result: RunResult, database: str, scenario: str, scaled: list[SweepCell]
 ) -> Chart | None:
@@ -412,14 +459,8 @@ def scaling_chart(
     low, high = min(times) * factor, max(times) * factor
     pad = max(high / low, 2.0) ** 0.08
     low, high = low / pad, high * pad
-    with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(WIDTH_IN, SCALING_HEIGHT_IN))
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes((SCALING_LEFT, 0.15, 0.5, 0.8))
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.grid(color=GRID, linewidth=0.8)
-        ax.set_axisbelow(True)
+    ylabel = f"median time per round ({unit}, log scale)"
+    with _loglog(sizes, low, high, ylabel, lambda v, _pos: f"{v:g}") as (fig, ax):
         for line, points in drawn:
             style, marker = IDIOM_LINES.get(line.idiom, ("-", "o"))
             color = BACKEND_COLORS.get(line.backend, INK)
@@ -442,28 +483,7 @@ def scaling_chart(
                 capsize=3,
                 label=f"{_sweep_label(line, shared)}\n{fmt.exponent(line)}",
             )
-        spread = (sizes[-1] / sizes[0]) ** 0.08 if len(sizes) > 1 else 1.5
-        ax.set_xlim(sizes[0] / spread, sizes[-1] * spread)
-        ax.xaxis.set_major_locator(FixedLocator(sizes))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_ylim(low, high)
-        ax.yaxis.set_major_locator(FixedLocator(_ratio_ticks(low, high)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.tick_params(axis="y", which="major", size=3.5)
-        ax.set_xlabel("rows (log scale)")
-        ax.set_ylabel(f"median time per round ({unit}, log scale)")
-        legend = ax.legend(
-            loc="upper left",
-            bbox_to_anchor=(1.03, 1.0),
-            frameon=False,
-            title="growth exponent [95% interval]",
-            alignment="left",
-            handlelength=2.6,
-        )
-        legend.get_title().set_fontsize(8.5)
-        _fit_legend(fig, ax, legend)
+        _legend(fig, ax, "growth exponent [95% interval]")
         label = f"{scenario}: median time against rows (log-log) by backend and idiom"
         svg = to_svg(fig, f"{database}/{scenario}/scaling", label)
     caption = (
@@ -475,10 +495,98 @@ def scaling_chart(
     return Chart("scaling", svg, caption)
 
 
+def _floor_change(cell: SweepCell) -> str:
+    """ "grows: 1.62x [1.50–1.75]": the trend of a cell's multiple of the floor, and the
+    multiple at the largest size over that at the smallest."""
+    if cell.floor_growth is None:
+        return "no change measured"
+    change = f"{cell.floor_growth:.2f}x"
+    if cell.floor_growth_low is not None and cell.floor_growth_high is not None:
+        change += f" [{cell.floor_growth_low:.2f}–{cell.floor_growth_high:.2f}]"
+    return f"{fmt.TREND_TITLES.get(cell.floor_trend, 'no clear change')}: {change}"
+
+
+def floor_multiple_chart(
+    result: RunResult, database: str, scenario: str, scaled: list[SweepCell]
+) -> Chart | None:
+    """Each ORM cell's multiple of the raw DB-API floor against rows, on log-log axes, with
+    its 95% interval at each size as a whisker: where a line rises, the ORM's overhead grows
+    faster than the work. The legend says whether it grows, and by how much from the
+    smallest size to the largest."""
+    shared = {s.backend for s in scaled if s.same_code_as}
+    lines = [
+        (s, [p for p in s.points if p.floor_multiple is not None and p.floor_multiple > 0])
+        for s in scaled
+        if s.backend != "dbapi" and not s.same_code_as
+    ]
+    lines = [(s, points) for s, points in lines if points]
+    if not lines:
+        return None
+    values = [
+        v
+        for _, points in lines
+        for p in points
+        for v in (p.floor_multiple, p.floor_low, p.floor_high)
+        if _drawable(v)
+    ]
+    sizes = sorted({p.rows for _, points in lines for p in points})
+    low, high = min(*values, 1.0), max(*values, 1.0)
+    pad = max(high / low, 2.0) ** 0.08
+    low, high = low / pad, high * pad
+    ylabel = "× raw DB-API floor (log scale)"
+    with _loglog(sizes, low, high, ylabel, lambda v, _pos: f"{v:g}×") as (fig, ax):
+        ax.axhline(1, color=BACKEND_COLORS["dbapi"], linewidth=1, zorder=1)
+        # The lines' whiskers are long with few rounds: each line a little aside, so that
+        # they do not hide one another (the x axis is ticked at the sizes themselves).
+        step = math.log10(sizes[-1] / sizes[0]) * 0.02 if len(sizes) > 1 else 0.01
+        for index, (line, points) in enumerate(lines):
+            aside = 10 ** (step * (index - (len(lines) - 1) / 2))
+            style, marker = IDIOM_LINES.get(line.idiom, ("-", "o"))
+            color = BACKEND_COLORS.get(line.backend, INK)
+            multiples = [p.floor_multiple or 0.0 for p in points]
+            # An interval end too few rounds leave open (0 or infinite) gets no whisker.
+            below = [
+                m - p.floor_low if _drawable(p.floor_low) else 0.0
+                for m, p in zip(multiples, points, strict=True)
+            ]
+            above = [
+                p.floor_high - m if _drawable(p.floor_high) else 0.0
+                for m, p in zip(multiples, points, strict=True)
+            ]
+            ax.errorbar(
+                [p.rows * aside for p in points],
+                multiples,
+                yerr=[[max(b, 0.0) for b in below], [max(a, 0.0) for a in above]],
+                color=color,
+                linestyle=style,
+                marker=marker,
+                markersize=5,
+                markerfacecolor="white" if line.idiom == "equal" else color,
+                linewidth=1.5,
+                elinewidth=1,
+                capsize=3,
+                label=f"{_sweep_label(line, shared)}\n{_floor_change(line)}",
+            )
+        _legend(fig, ax, "× raw, largest size / smallest [95% interval]")
+        label = f"{scenario}: each ORM's multiple of the raw DB-API floor against rows (log-log)"
+        svg = to_svg(fig, f"{database}/{scenario}/floor-multiple", label)
+    margin_text = f"±{margin(result):g}%"
+    caption = (
+        f"{label}; markers at each size, whiskers: the 95% interval of the multiple (none where "
+        "too few rounds bound it); dashed lines and hollow markers: the equal-work idiom; the "
+        "grey line at 1×: the floor itself. A rising line: the ORM's cost grows faster than the "
+        f"floor's. The legend gives the change from the smallest size to the largest: it grows "
+        f"or shrinks when its interval lies wholly outside {margin_text}, holds steady when "
+        "wholly inside."
+    )
+    return Chart("floor-multiple", svg, caption)
+
+
 # The charts drawn for each scenario of a size sweep, in the Scaling section: (result,
 # database, scenario, its sweep cells) -> a chart, or None.
 SCALING_CHARTS: list[Callable[[RunResult, str, str, list[SweepCell]], Chart | None]] = [
     scaling_chart,
+    floor_multiple_chart,
 ]
 
 

@@ -280,7 +280,8 @@ def sweep_run(tmp_path_factory) -> tuple[Path, dict]:
 
 SWEEP_FIGURES = (
     ["chart ratio"]  # the verdicts of every scenario and size
-    + ["chart scaling"] * len(SWEEP_SCENARIOS)  # the Scaling section, one per scenario
+    # The Scaling section: per scenario its times and its multiples of the floor, log-log.
+    + ["chart scaling", "chart floor-multiple"] * len(SWEEP_SCENARIOS)
     + ["chart medians", "chart ratio"] * len(SWEEP_SIZES) * len(SWEEP_SCENARIOS)  # per size
 )
 
@@ -294,10 +295,10 @@ def _section(html: str, anchor: str) -> str:
 def _ticks(svg: str, anchor: str) -> dict[float, float]:
     """A chart's numeric tick labels on one axis, value -> position: the x axis's labels are
     centred under their ticks ("middle", position x), the y axis's end at them ("end",
-    position y)."""
+    position y); a multiple's "×" left out."""
     found = re.findall(
         rf'<text style="[^"]*text-anchor: {anchor}[^"]*" '
-        r'x="([\d.]+)" y="([\d.]+)">([\d.,]+)</text>',
+        r'x="([\d.]+)" y="([\d.]+)">([\d.,]+)×?</text>',
         svg,
     )
     index = 0 if anchor == "middle" else 1
@@ -336,14 +337,18 @@ def test_sweep_report_html_keeps_sizes_apart_and_draws_log_log_scaling(sweep_run
     # The Scaling section: per scenario a log-log chart, the exponents, the floor multiples.
     for scenario in SWEEP_SCENARIOS:
         part = _section(html, f"db0-{scenario}-scaling")
-        svg = part[part.index("<svg") : part.index("</svg>")]
-        x = _ticks(svg, "middle")
-        assert sorted(x) == list(SWEEP_SIZES)
-        assert x[20] - x[10] == pytest.approx(x[40] - x[20], abs=0.05)  # log, not linear
-        y = _ticks(svg, "end")
-        assert len(y) >= 2
-        slopes = [(y[b] - y[a]) / math.log(b / a) for a, b in itertools.pairwise(sorted(y))]
-        assert max(slopes) == pytest.approx(min(slopes), rel=0.01) and slopes[0] < 0  # log
+        svgs = re.findall(r"<svg.*?</svg>", part, flags=re.S)
+        assert len(svgs) == 2
+        for chart in svgs:
+            x = _ticks(chart, "middle")
+            assert sorted(x) == list(SWEEP_SIZES)
+            assert x[20] - x[10] == pytest.approx(x[40] - x[20], abs=0.05)  # log, not linear
+            y = _ticks(chart, "end")
+            assert len(y) >= 2
+            pairs = itertools.pairwise(sorted(y))
+            slopes = [(y[b] - y[a]) / math.log(b / a) for a, b in pairs]
+            assert max(slopes) == pytest.approx(min(slopes), rel=0.01) and slopes[0] < 0  # log
+        svg = svgs[0]
         scaled = [s for s in data["sweep"] if s["scenario"] == scenario]
         assert len(scaled) == 5
         for s in scaled:
@@ -374,14 +379,14 @@ def test_sweep_report_html_renders_in_headless_chromium(sweep_run) -> None:
         for chart in charts:
             assert chart["width"] > 600 and chart["height"] > 50, chart
             assert chart["texts"] > 5 and chart["shapes"] > 10 and chart["drawn"] > 0, chart
-        # The legend right of the log-log axes stays inside its chart.
+        # The legends right of the log-log axes stay inside their charts.
         inside = driver.execute_script(
-            """return [...document.querySelectorAll('figure.scaling svg')].map(svg => {
+            """return [...document.querySelectorAll('#scaling figure svg')].map(svg => {
                 const box = svg.viewBox.baseVal, drawn = svg.getBBox();
                 return drawn.x >= box.x - 1 && drawn.x + drawn.width <= box.x + box.width + 1;
             })"""
         )
-        assert inside == [True] * len(SWEEP_SCENARIOS)
+        assert inside == [True] * 2 * len(SWEEP_SCENARIOS)
         overflow = "return document.documentElement.scrollWidth - window.innerWidth"
         assert driver.execute_script(overflow) <= 0
         assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
