@@ -9,8 +9,9 @@ inlined in every report, and a viewer that runs it (mail clients do not).
 
 Only matplotlib's object API is used (`Figure`, no pyplot): no global backend or figure
 registry, and style changes stay inside `rc_context`. Each chart is one function returning a
-`Chart`; `SCENARIO_CHARTS` lists the ones drawn per scenario, so a new chart is one function
-added there.
+`Chart`; `SCENARIO_CHARTS` lists the ones drawn per scenario (in a size sweep, per scenario
+and size) and `SCALING_CHARTS` those of a sweep's Scaling section (log-log, per scenario), so a
+new chart is one function added there.
 """
 
 from __future__ import annotations
