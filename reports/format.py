@@ -236,6 +236,22 @@ def sweep_cells(result: RunResult, database: str) -> list[SweepCell]:
     return [s for s in result.sweep if s.database == database]
 
 
+def sweep_scenarios(result: RunResult, database: str) -> dict[str, list[SweepCell]]:
+    """A database's sweep cells grouped by scenario, in run order."""
+    grouped: dict[str, list[SweepCell]] = {}
+    for cell in sweep_cells(result, database):
+        grouped.setdefault(cell.scenario, []).append(cell)
+    return grouped
+
+
+def cells_by_size(cells: list[Cell]) -> dict[int, list[Cell]]:
+    """A scenario's cells grouped by size, smallest first."""
+    grouped: dict[int, list[Cell]] = {}
+    for cell in sorted(cells, key=lambda c: c.rows):
+        grouped.setdefault(cell.rows, []).append(cell)
+    return grouped
+
+
 def sweep_idiom_title(cell: SweepCell) -> str:
     title = IDIOM_TITLES.get(cell.idiom, cell.idiom)
     if cell.same_code_as:
