@@ -99,6 +99,9 @@ def test_report_html_holds_verdicts_then_charts_sql_and_settings(html_run) -> No
     for scenario in SCENARIOS:
         assert f'id="db0-{scenario}"' in html
     assert html.count("<details>") == len(SCENARIOS)  # the SQL, collapsed
+    # every cell's client-CPU share, as in report.md, and how to read it on SQLite
+    assert html.count(">client CPU</th>") == len(SCENARIOS)
+    assert "SQLite runs inside this process" in html[scenarios:environment]
     (database,) = data["databases"]
     shown = html[environment:]
     assert "every backend gets" in shown  # the connection policy, then the settings read back
