@@ -80,7 +80,8 @@ def _cells_table(
     """One database's cells; the peak-memory column only `with_memory` (where it fits)."""
     table = Table(title=fmt.database_heading(result, label), title_justify="left")
     headers = ["scenario", "backend", "idiom", "median", "IQR", "rows/s", "stmts/op"]
-    headers += ["tx ctl/op", "× raw", *(["peak mem"] if with_memory else []), "verified"]
+    headers += ["tx ctl/op", "trips/op", "× raw"]
+    headers += [*(["peak mem"] if with_memory else []), "verified"]
     for header in headers:
         left = header in ("scenario", "backend", "idiom", "verified")
         table.add_column(header, justify="left" if left else "right")
@@ -97,6 +98,7 @@ def _cells_table(
                 fmt.rate(cell.rows_per_s),
                 fmt.per_op(trace.statements_per_operation) if trace else "—",
                 fmt.per_op(trace.transaction_control_per_operation) if trace else "—",
+                fmt.round_trips(trace),
                 fmt.floor_multiple(result, cell),
                 *([fmt.memory(cell.peak_alloc_bytes)] if with_memory else []),
                 f"[{STATUS_STYLE.get(status, '')}]{status}[/]",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reports.model import Cell, Comparison, DatabaseInfo, RunResult
+from reports.model import Cell, Comparison, DatabaseInfo, RunResult, TraceCounts
 
 BACKEND_TITLES = {"sqlalchemy": "SQLAlchemy ORM", "django": "Django ORM", "dbapi": "raw DB-API"}
 SHORT_TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
@@ -37,6 +37,35 @@ def per_op(value: float | None) -> str:
     if 0 < value < 0.01:  # e.g. one COMMIT for 1,000 lookups: show it, do not round it away
         return f"{value:.3f}"
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def round_trips(trace: TraceCounts | None) -> str:
+    """Round trips per operation on the wire (harness.relay); "—" where not counted."""
+    return per_op(trace.round_trips_per_operation) if trace else "—"
+
+
+def wire_summary(trace: TraceCounts) -> str:
+    """One sentence on what crossed the wire in the traced run, and what the server counted."""
+    if trace.round_trips is None:
+        return f"On the wire: not counted ({trace.wire_note or 'no relay'})."
+    parts = [
+        f"On the wire: {trace.round_trips} round trips, {trace.bytes_sent:,} bytes sent and "
+        f"{trace.bytes_received:,} received"
+    ]
+    if trace.messages_sent is not None:
+        parts.append(
+            f"{trace.messages_sent} protocol messages sent, {trace.messages_received} received"
+        )
+    if trace.wire_statements:
+        kinds = ", ".join(f"{k or '?'} {v}" for k, v in sorted(trace.wire_statements.items()))
+        parts.append(f"statements the server ran: {kinds}")
+    if trace.wire_note:
+        parts.append(trace.wire_note)
+    text = "; ".join(parts) + "."
+    if trace.server_counters:
+        counted = ", ".join(f"{k} {v}" for k, v in sorted(trace.server_counters.items()))
+        text += f" The server counted: {counted}."
+    return text
 
 
 def ratio(comparison: Comparison | None) -> str:

@@ -47,6 +47,24 @@ class TraceCounts:
     noop_transaction_calls: int = 0  # commit()/rollback() calls the driver did not send
     verification_statements: int = 0  # sent while the harness read the returned objects
     write_transactions: int | None = None  # writing transactions the database counted
+    # On the wire (harness.relay), over the run; None where not counted (SQLite, older files)
+    round_trips: int | None = None  # client-to-server turns
+    bytes_sent: int | None = None  # client -> server
+    bytes_received: int | None = None
+    messages_sent: int | None = None  # protocol messages (TDS: packets); None: not parsed
+    messages_received: int | None = None
+    wire_statements: dict[str, int] | None = None  # first keyword of each SQL text sent
+    wire_note: str = ""  # why a wire figure is missing or partial
+    # The server's own counters moved by the traced run (PostgreSQL: the database's
+    # xact_commit/xact_rollback, the reads' own transactions taken off; MySQL/MariaDB: the
+    # sessions' Com_* status)
+    server_counters: dict[str, int] | None = None
+
+    @property
+    def round_trips_per_operation(self) -> float | None:
+        if self.round_trips is None or not self.operations:
+            return None
+        return self.round_trips / self.operations
 
     @property
     def statements_per_operation(self) -> float:
