@@ -144,6 +144,8 @@ class PostgresFramer(Framer):
             elif kind == b"P":  # Parse: statement name, query text, ...
                 name, _, rest = body.partition(b"\0")
                 self.prepared[name] = statement_word(rest.partition(b"\0")[0])
+                if name:  # a named statement: the driver prepares it for later runs
+                    conn.relay._count_statement("(prepare)")
             elif kind == b"B":  # Bind: portal name, statement name, ...
                 portal, _, rest = body.partition(b"\0")
                 self.portals[portal] = self.prepared.get(rest.partition(b"\0")[0], "")
