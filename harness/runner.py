@@ -26,6 +26,7 @@ from backends.base import DOCUMENTED, EQUAL, IDIOMS
 from harness.connection import flush_statistics, read_database_transactions
 from harness.database import HarnessDatabase, connect_error, tables_of
 from harness.errors import ConnectionFailed, OrmbenchError, redact
+from harness.projection import measure_local_rtt
 from harness.relay import Relay, Wire
 from harness.stats import iqr, median
 from harness.targets import Target
@@ -55,6 +56,7 @@ class Plan:
     user_scenarios: tuple[str, ...] = ()
     shard: str = ""  # "K/N": this run is the K-th of N slices of the database x scenario matrix
     memory: bool = False  # a peak-memory pass for every scenario, not only those that ask
+    rtt: tuple[float, ...] = ()  # seconds: network distances to project the verdicts at
 
     def scenario_classes(self) -> list[type[Scenario]]:
         for spec in self.user_scenarios:
@@ -645,6 +647,8 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
 
         with open_backends(target, plan.backends) as backends:
             emit("settings", read_connection_settings(target, backends))
+            if target.family != "sqlite":  # an embedded database has no wire to measure
+                emit("rtt", local_round_trip(target))
             for index, name in enumerate(plan.scenarios):
                 scenario = REGISTRY[name](plan.rows, plan.seed)
                 cells = run_scenario(target, plan, scenario, db, backends, emit)
@@ -685,6 +689,22 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                 emit("warning", left_behind)
         finally:
             db.close()
+
+
+def local_round_trip(target: Target) -> float | None:
+    """The local round-trip time for `--rtt` projections (harness.projection), on a raw
+    connection of its own, untimed; None if it cannot be measured."""
+    try:
+        connection = target.dbapi_connect(autocommit=True)
+    except Exception:  # the backends' own connections report a failing server
+        return None
+    try:
+        return measure_local_rtt(connection)
+    except Exception:
+        return None
+    finally:
+        with suppress(Exception):
+            connection.close()
 
 
 class _Watchdog(threading.Thread):

@@ -65,6 +65,18 @@ def render(result: RunResult, console: Console) -> None:
         if verdicts.row_count:
             console.print(verdicts)
     for info in result.databases:
+        header, rows = fmt.projection_table(result, info.label)
+        if rows:
+            table = Table(
+                title=f"{info.label}: verdicts at network distance (projected from round trips)",
+                title_justify="left",
+            )
+            for column in header:
+                table.add_column(column)
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
+    for info in result.databases:
         for cell in result.cells:
             if cell.database == info.label and not cell.verified:
                 console.print(

@@ -117,6 +117,44 @@ def orm_comparisons(result: RunResult, database: str, scenario: str) -> list[Com
     ]
 
 
+def distance(seconds: float) -> str:
+    """A round-trip time as people say it: "0.5 ms", "2 ms", "80 µs"."""
+    if seconds >= 1e-3 or seconds == 0:
+        return f"{seconds * 1e3:g} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def projection_table(result: RunResult, database: str) -> tuple[list[str], list[list[str]]]:
+    """`--rtt`: the header and rows of one database's verdicts by distance: per scenario and
+    idiom, the measured verdict, then the verdict projected at each distance. ([], []) when
+    there are none."""
+    own = [p for p in result.projections if p.database == database]
+    info = next((d for d in result.databases if d.label == database), None)
+    if not own or info is None or info.local_rtt_s is None:
+        return [], []
+    distances = list(dict.fromkeys(p.rtt_s for p in own))
+    header = ["scenario", "idiom", f"measured (local {distance(info.local_rtt_s)})"]
+    header += [f"at {distance(d)}" for d in distances]
+    projected = {(p.scenario, p.idiom, p.rtt_s): p for p in own}
+    rows = []
+    for c in result.comparisons:
+        if c.database != database or c.kind != "orm":
+            continue
+        row = [c.scenario, IDIOM_TITLES.get(c.idiom, c.idiom), _short_verdict(c.ratio, c.verdict)]
+        for d in distances:
+            p = projected.get((c.scenario, c.idiom, d))
+            row.append(_short_verdict(p.ratio, p.verdict) if p else "—")
+        rows.append(row)
+    return header, rows
+
+
+def _short_verdict(ratio: float | None, verdict: str) -> str:
+    """ "1.32: Django 1.32x faster", the verdict without its parenthesis (the per-scenario
+    sections give it in full)."""
+    head = verdict.split(" (")[0]
+    return f"{ratio:.2f}: {head}" if ratio is not None else head
+
+
 def idiom_title(cell: Cell) -> str:
     title = IDIOM_TITLES.get(cell.idiom, cell.idiom)
     if cell.same_code_as:

@@ -134,6 +134,19 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Projection:
+    """The SQLAlchemy/Django verdict of one scenario and idiom projected at a network distance
+    (harness.projection): measured time + round trips x (rtt_s - the local round trip)."""
+
+    database: str
+    scenario: str
+    idiom: str
+    rtt_s: float
+    ratio: float | None
+    verdict: str
+
+
+@dataclass(frozen=True)
 class DatabaseInfo:
     label: str
     family: str
@@ -148,6 +161,8 @@ class DatabaseInfo:
     connection_policy: list[dict[str, str]] = field(default_factory=list)
     # backend -> setting -> value, read back from each backend's own connection
     connection_settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The median time of one trivial round trip through the raw driver, measured once, untimed
+    local_rtt_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,7 @@ class RunResult:
     cells: list[Cell]
     comparisons: list[Comparison] = field(default_factory=list)
     incomplete_reason: str | None = None
+    projections: list[Projection] = field(default_factory=list)  # `--rtt`: verdicts at distance
 
     @property
     def all_verified(self) -> bool:
