@@ -234,20 +234,32 @@ def backend_sessions(backend: Backend) -> int:
 
 
 def database_transactions(
-    backend: Backend, db: HarnessDatabase, flush_harness: bool = True
+    backend: Backend,
+    db: HarnessDatabase,
+    others: tuple[Backend, ...] = (),
+    flush_others: bool = True,
 ) -> dict[str, int] | None:
-    """PostgreSQL's count of the database's transactions, every pending count flushed first:
-    the harness's own session's (before the run), then each of the backend's; None where the
-    server keeps none cheaply (harness.connection.read_database_transactions)."""
+    """PostgreSQL's count of the database's transactions, every pending count flushed first;
+    None where the server keeps none cheaply (harness.connection.read_database_transactions).
+    Before the run (`flush_others`), every other session of the run flushes too: the
+    harness's own and the timed backends', whose counts would otherwise reach the view during
+    the traced run, up to a second late. Sessions outside the run (autovacuum) can still add
+    to it."""
     family = backend.target.family
     if family != "postgresql":
         return None
-    if flush_harness:
-        raw = db.engine.raw_connection()
+    if flush_others:
+        pool = db.engine.pool
+        idle = pool.checkedin() if hasattr(pool, "checkedin") else 1
+        held = [db.engine.raw_connection() for _ in range(max(1, idle))]
         try:
-            flush_statistics(family, raw.driver_connection)
+            for raw in held:
+                flush_statistics(family, raw.driver_connection)
         finally:
-            raw.close()
+            for raw in held:
+                raw.close()
+        for other in others:
+            other.on_each_connection(lambda conn: flush_statistics(family, conn))
     sessions = backend_sessions(backend)
     seen: list[Any] = []
 
@@ -321,9 +333,12 @@ def trace_unit(
     scenario: Scenario,
     db: HarnessDatabase,
     capabilities: Capabilities,
+    others: tuple[Backend, ...] = (),
 ) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
     """Run the operation once more, untimed, on a traced connection; check the work, and for
-    an equal-work cell or the floor, hold the trace to the scenario's work contract."""
+    an equal-work cell or the floor, hold the trace to the scenario's work contract.
+    `others`: the run's other open backends, whose sessions' pending statistics are flushed
+    before the server's counters are read (PostgreSQL)."""
     tracer = Tracer()
     relay = open_relay(target)
     try:
@@ -338,7 +353,7 @@ def trace_unit(
         return None, Outcome("error", _describe(exc, target)), None
     try:
         before = backend.session_counters()
-        transactions_before = database_transactions(backend, db)
+        transactions_before = database_transactions(backend, db, others)
         backend.begin_round()
         tracer.reset()  # count the operation, not the connection's set-up
         counter = db.write_counter()
@@ -354,7 +369,7 @@ def trace_unit(
         moved = counters_moved(before, backend.session_counters())
         server = moved
         if transactions_before is not None:
-            after = database_transactions(backend, db, flush_harness=False)
+            after = database_transactions(backend, db, flush_others=False)
             server = {
                 name: value - transactions_before[name] for name, value in (after or {}).items()
             }
@@ -503,7 +518,13 @@ def run_scenario(
             traced[unit] = (None, Outcome("error", error))
             continue
         trace, outcome, check = trace_unit(
-            target, type(backends[unit.backend]), unit, scenario, db, capabilities
+            target,
+            type(backends[unit.backend]),
+            unit,
+            scenario,
+            db,
+            capabilities,
+            tuple(backends.values()),
         )
         if unit in broken:
             outcome = broken[unit]
