@@ -51,7 +51,7 @@ _OUTPUT_OPTION = click.option(
     type=click.Path(path_type=Path),
     default=Path("ormbench-report"),
     show_default=True,
-    help="Folder for results.json and report.md.",
+    help="Folder for results.json, report.md and report.html.",
 )
 _SUMMARY_OPTION = click.option(
     "--summary",
@@ -146,6 +146,16 @@ def exit_code(result: RunResult) -> int:
     return EXIT_OK
 
 
+def _row_sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+    """`--rows 1000` -> (1000,); `--rows 100,1000,10000` -> a size sweep, smallest first."""
+    from harness.sweep import parse_sizes
+
+    try:
+        return parse_sizes(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ormbench")
 def cli() -> None:
@@ -179,10 +189,13 @@ def cli() -> None:
 )
 @click.option(
     "--rows",
-    type=click.IntRange(min=1),
-    default=DEFAULT_ROWS,
+    default=str(DEFAULT_ROWS),
     show_default=True,
-    help="Rows (operations) per scenario.",
+    callback=_row_sizes,
+    metavar="N[,N...]",
+    help="Rows (operations) per scenario; a comma list (100,1000,10000) runs every size and "
+    "adds the Scaling section: each cell's growth exponent and how its multiple of the "
+    "raw DB-API floor changes with size.",
 )
 @click.option(
     "--rounds",
@@ -247,7 +260,7 @@ def run(
     dbs: tuple[str, ...],
     scenario_names: tuple[str, ...],
     backend_names: tuple[str, ...],
-    rows: int,
+    rows: tuple[int, ...],
     rounds: int,
     warmup: int,
     seed: int,
@@ -265,6 +278,7 @@ def run(
     from harness.projection import parse_rtt
     from harness.run import execute, parse_shard
 
+    sizes = rows  # one size, or a sweep's (click's callback checked them)
     if shard:
         parse_shard(shard)  # bad input: one line before anything runs
     rtt = parse_rtt(rtt_values)
@@ -278,7 +292,7 @@ def run(
     plan = Plan(
         scenarios=tuple(scenarios),
         backends=tuple(backends),
-        rows=rows,
+        rows=sizes[0],
         rounds=rounds,
         warmup=warmup,
         seed=seed,
@@ -288,6 +302,7 @@ def run(
         shard=shard,
         memory=memory,
         rtt=rtt,
+        sizes=sizes if len(sizes) > 1 else (),
     )
     result = _execute(execute, plan, targets, embedded, quiet, label=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -298,14 +313,18 @@ def run(
 
 
 def write_report(result: RunResult, output: Path, summary: Path | None, err: Console) -> None:
-    """Console report, results.json and report.md in `output`, and the job summary."""
+    """Console report, results.json, report.md and report.html in `output`, and the job
+    summary."""
     from harness.summary import append_summary
+    from reports import html as html_report  # matplotlib: loaded only to write a report
 
     console_report.render(result, report_console())
     result.write(output / "results.json")
     (output / "report.md").write_text(markdown_report.render(result), encoding="utf-8")
+    (output / "report.html").write_text(html_report.render(result), encoding="utf-8")
     err.print(
-        f"report written to {output}/report.md and {output}/results.json ({result.wall_s:.1f} s)"
+        f"report written to {output}/report.md, {output}/report.html and "
+        f"{output}/results.json ({result.wall_s:.1f} s)"
     )
     for path in append_summary(markdown_report.render_summary(result), summary):
         err.print(f"summary appended to {path}", markup=False)

@@ -34,7 +34,9 @@ Verdicts (threshold t, e.g. 0.10):
   cell's own interval is judged against the threshold, and the reason says so;
 - cells whose verification did not pass on either side, that hold no rounds, or that were run
   with different sizes are listed with that reason and not judged; cells on one side only are
-  listed, never failed.
+  listed, never failed;
+- when either run is a size sweep (`--rows 100,1000`), cells are matched size by size, the
+  scenario named with its size ("get (1,000 rows)"), each against its own size's floor.
 """
 
 from __future__ import annotations
@@ -217,8 +219,9 @@ def compare(
         baseline.plan.get("source"),
         current.plan.get("source"),
     )
-    before = {_key(c, base_keys): c for c in baseline.cells}
-    after = {_key(c, current_keys): c for c in current.cells}
+    sweep = len(baseline.sizes) > 1 or len(current.sizes) > 1
+    before = {_key(c, base_keys, sweep): c for c in baseline.cells}
+    after = {_key(c, current_keys, sweep): c for c in current.cells}
     few = [
         name
         for name, result in (("baseline", baseline), ("current", current))
@@ -374,8 +377,11 @@ def _database_keys(result: RunResult) -> dict[str, str]:
     return keys
 
 
-def _key(cell: Cell, keys: dict[str, str]) -> tuple[str, str, str, str]:
-    return keys.get(cell.database, cell.database), cell.scenario, cell.backend, cell.idiom
+def _key(cell: Cell, keys: dict[str, str], sweep: bool = False) -> tuple[str, str, str, str]:
+    """(database, scenario, backend, idiom); in a size sweep (`sweep`: either run has cells of
+    several sizes) the scenario names the size, "get (1,000 rows)", so sizes stay apart."""
+    scenario = f"{cell.scenario} ({cell.rows:,} rows)" if sweep else cell.scenario
+    return keys.get(cell.database, cell.database), scenario, cell.backend, cell.idiom
 
 
 def _database_notes(
@@ -418,7 +424,7 @@ def _plan_notes(before: dict, after: dict) -> list[str]:
     b_source, a_source = before.get("source", "ormbench run"), after.get("source", "ormbench run")
     if b_source != a_source:
         notes.append(f"made by different tools: baseline {b_source}, current {a_source}")
-    for key in ("rows", "rounds", "warmup", "seed"):
+    for key in ("rows", "sizes", "rounds", "warmup", "seed"):
         if key in before and key in after and before[key] != after[key]:
             notes.append(f"plan {key} differs: baseline {before[key]}, current {after[key]}")
     if PYTEST_SOURCE in (b_source, a_source):

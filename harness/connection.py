@@ -68,6 +68,10 @@ POLICIES: dict[str, tuple[Setting, ...]] = {
         Setting("session time zone", "UTC (+00:00)"),
         Setting("charset", "utf8mb4"),
         Setting(
+            "affected rows",
+            "rows matched, not rows changed (client flag FOUND_ROWS: both ORMs' own default)",
+        ),
+        Setting(
             "collation",
             "connection: the server's for utf8mb4; name column: utf8mb4_bin "
             "(case-sensitive, as the scenarios define text matching)",
@@ -171,6 +175,15 @@ def _read_mysql(conn: Any) -> dict[str, str]:
         "@@collation_connection, @@session.sql_mode"
     )
     time_zone, isolation, charset, collation, sql_mode = cursor.fetchone()
+    # The client flag FOUND_ROWS cannot be read back; what it does can: an UPDATE that leaves
+    # its row as it was counts 1 row with it (matched) and 0 without (changed). A temporary
+    # table of the session's own, so nothing outside the harness is touched.
+    cursor.execute("CREATE TEMPORARY TABLE ormbench_found_rows_probe (a INT)")
+    try:
+        cursor.execute("INSERT INTO ormbench_found_rows_probe VALUES (1)")
+        matched = cursor.execute("UPDATE ormbench_found_rows_probe SET a = 1")
+    finally:
+        cursor.execute("DROP TEMPORARY TABLE ormbench_found_rows_probe")
     cursor.close()
     return {
         "session time zone": str(time_zone),
@@ -178,6 +191,7 @@ def _read_mysql(conn: Any) -> dict[str, str]:
         "charset": str(charset),
         "collation": str(collation),
         "sql_mode": str(sql_mode),
+        "affected rows": "rows matched" if matched == 1 else "rows changed",
         "autocommit": "on" if conn.get_autocommit() else "off",
     }
 

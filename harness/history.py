@@ -40,7 +40,7 @@ from reports.model import Cell, RunResult
 MIN_HISTORY = 5
 DEFAULT_HISTORY = 10
 # The plan entries that make two runs the same measurement.
-SAME_PLAN = ("backends", "rows", "rounds", "warmup", "seed", "idioms")
+SAME_PLAN = ("backends", "rows", "sizes", "rounds", "warmup", "seed", "idioms")
 # Student's t, 0.995 quantile (two-sided 99%), by degrees of freedom; between rows the next
 # lower one (the wider interval) is used, past the last the normal quantile.
 T_995 = {4: 4.604, 5: 4.032, 6: 3.707, 7: 3.499, 8: 3.355, 9: 3.250, 10: 3.169, 12: 3.055,
@@ -89,7 +89,7 @@ def figure(cell: Cell, floor: Cell | None) -> float | None:
 
 def _cells(result: RunResult) -> dict[Key, Cell]:
     keys = _database_keys(result)
-    return {_key(c, keys): c for c in result.cells}
+    return {_key(c, keys, len(result.sizes) > 1): c for c in result.cells}
 
 
 def _floor(cells: dict[Key, Cell], key: Key) -> Cell | None:

@@ -11,11 +11,22 @@ from pathlib import Path
 from harness.errors import ConfigurationError
 from harness.projection import project
 from harness.results_file import PYTEST_SOURCE, load_result
+from harness.sweep import build_sweep
 from harness.verdicts import build_comparisons
 from reports.model import DatabaseInfo, RunResult
 
 # Plan entries every shard must share: the same measurement, sliced.
-SHARED_PLAN = ("backends", "rows", "rounds", "warmup", "seed", "idioms", "margin", "scenarios")
+SHARED_PLAN = (
+    "backends",
+    "rows",
+    "sizes",
+    "rounds",
+    "warmup",
+    "seed",
+    "idioms",
+    "margin",
+    "scenarios",
+)
 
 
 def merge_files(paths: list[Path]) -> RunResult:
@@ -59,7 +70,7 @@ def merge(results: list[RunResult], names: list[str]) -> RunResult:
     cells, seen = [], set()
     for name, result in zip(names, results, strict=True):
         for cell in result.cells:
-            key = (cell.database, cell.scenario, cell.backend, cell.idiom)
+            key = (cell.database, cell.scenario, cell.backend, cell.idiom, f"{cell.rows} rows")
             if key in seen:
                 raise ConfigurationError(
                     f"{name} repeats the cell {' / '.join(key)}", "give each shard once"
@@ -99,6 +110,7 @@ def merge(results: list[RunResult], names: list[str]) -> RunResult:
             tuple(plan.get("rtt", ())),
             float(plan.get("margin", 5.0)),
         ),
+        sweep=build_sweep(cells, float(plan.get("margin", 5.0))),
     )
 
 

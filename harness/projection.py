@@ -103,6 +103,7 @@ def project(
                         rtt_s=distance,
                         ratio=comparison.ratio,
                         verdict=comparison.verdict,
+                        rows=comparison.rows,
                     )
                 )
     return projections

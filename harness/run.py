@@ -16,6 +16,7 @@ from backends import load_backend
 from harness.errors import INTERRUPTED_REASON, OrmbenchError
 from harness.projection import project
 from harness.runner import Plan, run_in_worker
+from harness.sweep import build_sweep
 from harness.targets import Target
 from harness.verdicts import build_comparisons
 from reports.model import SCHEMA_VERSION, Cell, DatabaseInfo, RunResult
@@ -95,7 +96,8 @@ def parse_shard(text: str) -> tuple[int, int]:
 def shard_scenarios(plan: Plan, targets: list[Target]) -> list[tuple[str, ...]]:
     """Each target's scenarios in this run: all of them, or with `plan.shard` "K/N" the K-th
     slice of the database x scenario matrix, dealt round-robin in a fixed order (databases as
-    given, scenarios in report order), so N shards cover every pair exactly once."""
+    given, scenarios in report order), so N shards cover every pair exactly once. A size
+    sweep's shard runs every size of its scenarios (their exponents need them all)."""
     if not plan.shard:
         return [plan.scenarios] * len(targets)
     shard, shards = parse_shard(plan.shard)
@@ -140,14 +142,24 @@ def execute(plan: Plan, targets: list[Target], progress: Progress | None = None)
         complete=incomplete is None,
         incomplete_reason=incomplete,
         environment=environment(),
-        plan=asdict(plan),
+        plan=recorded_plan(plan),
         scenarios={name: REGISTRY[name].description() for name in plan.scenarios},
         backends={cls.name: cls.title for cls in map(load_backend, plan.backends)},
         databases=collector.databases,
         cells=cells,
         comparisons=build_comparisons(cells, plan.margin),
         projections=project(cells, collector.databases, plan.rtt, plan.margin),
+        sweep=build_sweep(cells, plan.margin),
     )
+
+
+def recorded_plan(plan: Plan) -> dict[str, Any]:
+    """The plan as results.json records it: `sizes` only for a sweep, so that a run of one
+    size records what it always did."""
+    recorded = asdict(plan)
+    if not plan.sizes:
+        del recorded["sizes"]
+    return recorded
 
 
 def _mark_error(collector: _Collector, before: int, target: Target, error: str) -> None:

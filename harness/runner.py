@@ -1,8 +1,9 @@
-"""The run loop. Per database: create the harness tables; per scenario: prepare (untimed),
-warm-up, timed rounds that interleave the backends, then one untimed trace-and-verify pass per
-backend, and one untimed memory pass (peak Python allocation under tracemalloc). Each database
-runs in a worker process of its own, since Django's settings are per process; the worker
-streams results back as they complete, so a failure keeps what finished."""
+"""The run loop. Per database: create the harness tables; per scenario (in a size sweep, per
+size of it, smallest first): prepare (untimed), warm-up, timed rounds that interleave the
+backends, then one untimed trace-and-verify pass per backend, and one untimed memory pass
+(peak Python allocation under tracemalloc). Each database runs in a worker process of its own,
+since Django's settings are per process; the worker streams results back as they complete, so
+a failure keeps what finished."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ class Plan:
     shard: str = ""  # "K/N": this run is the K-th of N slices of the database x scenario matrix
     memory: bool = False  # a peak-memory pass for every scenario, not only those that ask
     rtt: tuple[float, ...] = ()  # seconds: network distances to project the verdicts at
+    # A size sweep (`--rows 100,1000,10000`): every size, smallest first, each scenario run at
+    # each in turn; `rows` is then the smallest. Empty for a run of one size (`rows`).
+    sizes: tuple[int, ...] = ()
+
+    def row_sizes(self) -> tuple[int, ...]:
+        return self.sizes or (self.rows,)
 
     def scenario_classes(self) -> list[type[Scenario]]:
         for spec in self.user_scenarios:
@@ -670,9 +677,12 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
             emit("settings", read_connection_settings(target, backends))
             if target.family != "sqlite":  # an embedded database has no wire to measure
                 emit("rtt", local_round_trip(target))
-            for index, name in enumerate(plan.scenarios):
-                scenario = REGISTRY[name](plan.rows, plan.seed)
-                cells = run_scenario(target, plan, scenario, db, backends, emit)
+            # Each scenario at every size in turn, smallest first (one size: as given).
+            runs = [(name, rows) for name in plan.scenarios for rows in plan.row_sizes()]
+            for index, (name, rows) in enumerate(runs):
+                scenario = REGISTRY[name](rows, plan.seed)
+                cells = run_scenario(target, plan, scenario, db, backends, _sized(emit, plan, rows))
+                del scenario  # its generated data: a sweep's largest size need not share memory
                 for cell in cells:
                     emit("cell", cell)
                 if all(c.verification.status != "error" for c in cells):
@@ -681,7 +691,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                     db.ping()
                 except ConnectionFailed as lost:
                     reason = f"not run: the database went away during {name}"
-                    for later in plan.scenarios[index + 1 :]:
+                    for later, later_rows in runs[index + 1 :]:
                         for backend_name, backend in backends.items():
                             for idiom in (FLOOR,) if backend.is_floor else plan.idioms:
                                 emit(
@@ -689,7 +699,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                                     _not_run_cell(
                                         target,
                                         plan,
-                                        REGISTRY[later](plan.rows, plan.seed),
+                                        REGISTRY[later](later_rows, plan.seed),
                                         backend_name,
                                         reason,
                                         idiom,
@@ -726,6 +736,20 @@ def local_round_trip(target: Target) -> float | None:
     finally:
         with suppress(Exception):
             connection.close()
+
+
+def _sized(emit: Emit, plan: Plan, rows: int) -> Emit:
+    """In a size sweep, progress names the size too ("get at 10,000 rows"); else `emit`."""
+    if not plan.sizes:
+        return emit
+
+    def sized(kind: str, payload: Any) -> None:
+        if kind == "progress":
+            name, done, total = payload
+            payload = (f"{name} at {rows:,} rows", done, total)
+        emit(kind, payload)
+
+    return sized
 
 
 class _Watchdog(threading.Thread):

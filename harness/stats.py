@@ -32,11 +32,25 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def quartiles(values: Sequence[float]) -> tuple[float, float]:
+    """The first and third quartiles (inclusive method), as the IQR and the charts use them."""
+    if len(values) < 2:
+        return (values[0], values[0]) if values else (math.nan, math.nan)
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3
+
+
 def iqr(values: Sequence[float]) -> float:
     if len(values) < 2:
         return 0.0
-    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    q1, q3 = quartiles(values)
     return q3 - q1
+
+
+def practical_band(margin: float) -> tuple[float, float]:
+    """The ratios of no practical difference for a margin (0.05 = 5%): [1/(1+m), 1+m], the
+    same distance from 1 on a log scale either way, whichever backend is the numerator."""
+    return 1 / (1 + margin), 1 + margin
 
 
 def _binomial_cdf(k: int, n: int) -> float:
@@ -143,7 +157,7 @@ def paired_decision(a: Sequence[float], b: Sequence[float], margin: float) -> De
     the widest one (smallest j) that lies wholly outside, or wholly inside, the band decides."""
     ratios = sorted(x / y for x, y in zip(a, b, strict=True) if y > 0)
     n = len(ratios)
-    low, high = 1 / (1 + margin), 1 + margin
+    low, high = practical_band(margin)
     for j in range(1, n // 2 + 1):
         lo, hi = ratios[j - 1], ratios[n - j]
         p = 2 * _binomial_cdf(j - 1, n)

@@ -337,6 +337,10 @@ class Target:
                 "charset": "utf8mb4",
                 "init_command": connection_policy.MYSQL_TIME_ZONE,
                 "autocommit": autocommit,
+                # UPDATE counts rows matched (harness.connection): Django and SQLAlchemy's
+                # mysqldb dialect both ask for it; the floor and the creator-made
+                # connections get it too.
+                "client_flag": importlib.import_module("MySQLdb.constants.CLIENT").FOUND_ROWS,
                 **self.dead_server_options(),
             }
             if url.password:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,9 +186,11 @@ class TracedCursor:
             self._tracer.rows_written[kind] += count - self._written
             object.__setattr__(self, "_written", count)
 
-    def _run(self, method: Any, sql: Any, parameter_sets: int, *args: Any, **kwargs: Any) -> Any:
+    def _run(
+        self, method: Any, sql: Any, parameter_sets: int, params: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         self._settle()
-        text = str(sql)
+        text = self._driver_sql(str(sql), params)
         kind = statement_kind(text)
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_written", 0)
@@ -198,12 +201,25 @@ class TracedCursor:
         # Some drivers (sqlite3, pyodbc) return the cursor itself: keep the proxy in the chain.
         return self if result is self._cursor else result
 
-    def execute(self, sql: Any, *args: Any, **kwargs: Any) -> Any:
-        return self._run(self._cursor.execute, sql, 1, *args, **kwargs)
+    def _driver_sql(self, text: str, params: Any) -> str:
+        """The statement as the driver receives it. Django's SQLite cursor wrapper, which this
+        proxy wraps, rewrites Django's `%s` (and `%(name)s`) placeholders to sqlite3's `?`
+        (and `:name`) inside its execute(), after the proxy has seen the statement: apply its
+        own conversion, as it does, so the trace shows what reached sqlite3."""
+        convert = getattr(self._cursor, "convert_query", None)
+        if convert is None or params is None:
+            return text  # no parameters: Django passes the statement on unchanged
+        names = list(params) if isinstance(params, Mapping) else None
+        return convert(text, param_names=names)
+
+    def execute(self, sql: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        call = (params, *args) if params is not None or args else ()
+        return self._run(self._cursor.execute, sql, 1, params, *call, **kwargs)
 
     def executemany(self, sql: Any, seq_of_parameters: Any, *args: Any, **kwargs: Any) -> Any:
         params = list(seq_of_parameters)
-        return self._run(self._cursor.executemany, sql, len(params), params, *args, **kwargs)
+        first = params[0] if params else None
+        return self._run(self._cursor.executemany, sql, len(params), first, params, *args, **kwargs)
 
     def _fetched(self, rows: list[Any]) -> None:
         self._settle()

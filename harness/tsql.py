@@ -614,10 +614,13 @@ def with_transaction_control(orm: str, compiled: Compiled) -> Compiled:
 # --- printing -----------------------------------------------------------------------------------
 
 
-def render(compiled: dict[str, Compiled], width: int = 400) -> str:
+def render(compiled: dict[str, Compiled], width: int = 400, shorten: bool = True) -> str:
     """Scenario by scenario, each ORM's statements per idiom, labelled with it: what sends each
     statement, how often, the T-SQL. A documented group with no equal-work group after it says
-    that it serves both idioms."""
+    that it serves both idioms. `shorten`: multi-row INSERTs and long IN lists as the reports
+    show them (reports.format.short_sql)."""
+    from reports.format import short_sql
+
     lines: list[str] = []
     for scenario, cls in REGISTRY.items():
         why_not = {orm: unsupported_reason(cls, orm) for orm in compiled}
@@ -640,7 +643,8 @@ def render(compiled: dict[str, Compiled], width: int = 400) -> str:
                 lines.append(f"- {orm}, {label}:")
                 for s in groups[idiom]:
                     times = f" (x{s.times})" if s.times > 1 else ""
-                    sql = s.sql if len(s.sql) <= width else s.sql[:width] + " …"
+                    sql = short_sql(s.sql) if shorten else s.sql
+                    sql = sql if len(sql) <= width else sql[:width] + " …"
                     count = f"{s.parameters} parameter{'' if s.parameters == 1 else 's'}"
                     mark = "[transaction control] " if s.control else ""
                     lines.append(f"    - {mark}{s.what}{times}, {count}")
@@ -683,7 +687,7 @@ def main(argv: list[str] | None = None) -> None:
         data = as_json(compiled)
         print(json.dumps(data["django"] if args.django else data))
     else:
-        print(render(compiled, width=10**9 if args.full else 400))
+        print(render(compiled, width=10**9 if args.full else 400, shorten=not args.full))
 
 
 if __name__ == "__main__":

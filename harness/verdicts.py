@@ -60,12 +60,15 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
     """Per database, scenario and idiom: SQLAlchemy against Django, and each ORM cell against
     the floor of the same rounds. ORM verdicts of one database form one family: Holm's
     procedure holds the chance of any wrong claim among them at 5% (a comparison that two
-    idioms share, running the same code, counts once)."""
-    by_key: dict[tuple[str, str], dict[tuple[str, str], Cell]] = {}
+    idioms share, running the same code, counts once). In a size sweep each size is compared
+    on its own (cells of one size, rounds of one size), and the verdicts of every size of a
+    database are still one family: the report makes all those claims at once."""
+    by_key: dict[tuple[str, str, int], dict[tuple[str, str], Cell]] = {}
     for cell in cells:
-        by_key.setdefault((cell.database, cell.scenario), {})[(cell.backend, cell.idiom)] = cell
+        group = by_key.setdefault((cell.database, cell.scenario, cell.rows), {})
+        group[(cell.backend, cell.idiom)] = cell
     pending: list[tuple[str, Cell, Cell, Interval | None, str]] = []
-    for (_database, _scenario), group in by_key.items():
+    for group in by_key.values():
         floor = next((c for (b, _), c in group.items() if b == FLOOR), None)
         idioms = list(dict.fromkeys(i for (b, i) in group if b != FLOOR))
         left, right = ORM_PAIR
@@ -107,6 +110,7 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
                 verdict=verdict,
                 idiom=idiom,
                 differs=differs,
+                rows=a.rows,
             )
         )
     return comparisons
@@ -124,7 +128,8 @@ def _family_claims(
         if kind != "orm" or not (testable and b.verified):
             continue
         # Two idioms that run the same code on both sides are one comparison, not two.
-        key = (a.scenario, a.backend, a.same_code_as or a.idiom, b.same_code_as or b.idiom)
+        key = (a.scenario, str(a.rows), a.backend, a.same_code_as or a.idiom)
+        key += (b.same_code_as or b.idiom,)
         families.setdefault(a.database, {}).setdefault(key, []).append(index)
         if key not in decisions:
             n = min(len(a.rounds_s), len(b.rounds_s))

@@ -46,7 +46,10 @@ def render(result: RunResult, console: Console) -> None:
             "Holm-corrected across the database's verdicts",
             title_justify="left",
         )
+        sweep = fmt.is_sweep(result)
         verdicts.add_column("scenario")
+        if sweep:
+            verdicts.add_column("rows", justify="right")
         verdicts.add_column("idiom")
         verdicts.add_column("ratio [95% CI]", justify="right")
         verdicts.add_column("verdict")
@@ -56,6 +59,7 @@ def render(result: RunResult, console: Console) -> None:
             for i, c in enumerate(comparisons):
                 verdicts.add_row(
                     scenario if i == 0 else "",
+                    *([f"{c.rows:,}" if c.rows else "—"] if sweep else []),
                     fmt.IDIOM_TITLES.get(c.idiom, c.idiom),
                     fmt.ratio(c),
                     c.verdict,
@@ -64,6 +68,7 @@ def render(result: RunResult, console: Console) -> None:
                 )
         if verdicts.row_count:
             console.print(verdicts)
+        render_scaling(result, info.label, console)
     for info in result.databases:
         header, rows = fmt.projection_table(result, info.label)
         if rows:
@@ -91,7 +96,9 @@ def _cells_table(
 ) -> Table:
     """One database's cells; the peak-memory column only `with_memory` (where it fits)."""
     table = Table(title=fmt.database_heading(result, label), title_justify="left")
-    headers = ["scenario", "backend", "idiom", "median", "IQR", "rows/s", "stmts/op"]
+    sweep = fmt.is_sweep(result)
+    headers = ["scenario", *(["rows"] if sweep else []), "backend", "idiom", "median", "IQR"]
+    headers += ["rows/s", "stmts/op"]
     headers += ["tx ctl/op", "trips/op", "× raw"]
     headers += [*(["peak mem"] if with_memory else []), "verified"]
     for header in headers:
@@ -101,8 +108,10 @@ def _cells_table(
         for i, cell in enumerate(cells):
             trace = cell.trace
             status = cell.verification.status
+            new_size = i == 0 or cells[i - 1].rows != cell.rows
             table.add_row(
                 scenario if i == 0 else "",
+                *([f"{cell.rows:,}" if new_size else ""] if sweep else []),
                 fmt.SHORT_TITLES.get(cell.backend, cell.backend),
                 fmt.idiom_title(cell),
                 fmt.seconds(cell.median_s),
@@ -117,3 +126,46 @@ def _cells_table(
                 end_section=i == len(cells) - 1,
             )
     return table
+
+
+def render_scaling(result: RunResult, label: str, console: Console) -> None:
+    """A size sweep's Scaling table for one database: per cell the growth exponent with its
+    interval, the slopes between neighbouring sizes, and the multiple of the floor at each
+    size; then a line for each cell whose multiple of the floor grows or shrinks."""
+    cells = fmt.sweep_cells(result, label)
+    if not cells:
+        return
+    table = Table(
+        title=f"Scaling ({fmt.sizes_text(result)} rows): growth exponent = slope "
+        "of log(time) against log(rows), 95% bootstrap interval over the rounds; × raw at "
+        "each size",
+        title_justify="left",
+    )
+    for header in ("scenario", "backend", "idiom", "exponent [95% CI]"):
+        table.add_column(header, justify="right" if header.startswith("exp") else "left")
+    many = len(result.sizes) > 2
+    if many:
+        table.add_column("between sizes", justify="right")
+    table.add_column("× raw by size", justify="right")
+    table.add_column("× raw change")
+    lines = []
+    previous = None
+    for cell in cells:
+        first = cell.scenario != previous
+        if first and previous is not None:
+            table.rows[-1].end_section = True
+        previous = cell.scenario
+        table.add_row(
+            cell.scenario if first else "",
+            fmt.SHORT_TITLES.get(cell.backend, cell.backend),
+            fmt.sweep_idiom_title(cell),
+            fmt.exponent(cell),
+            *([fmt.local_exponents(cell)] if many else []),
+            " → ".join(fmt.sweep_multiples(cell)),
+            fmt.TREND_TITLES.get(cell.floor_trend, "—"),
+        )
+        if cell.floor_trend in ("grows", "shrinks") and not cell.same_code_as:
+            lines.append(f"{cell.scenario}: {fmt.floor_growth(result, cell)}")
+    console.print(table)
+    for line in lines:
+        console.print(line, markup=False)

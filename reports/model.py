@@ -131,6 +131,46 @@ class Comparison:
     verdict: str
     idiom: str = "documented"
     differs: str = ""
+    rows: int | None = None  # the cells' size (None in files from before size sweeps)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One size of a sweep for one cell: its median, and as a multiple of the floor."""
+
+    rows: int
+    median_s: float | None
+    rounds: int  # timed rounds behind the median
+    floor_multiple: float | None = None  # median of per-round (cell / floor); None: no floor
+    floor_low: float | None = None  # its 95% interval (sign test, as for "× raw")
+    floor_high: float | None = None
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """How one database x scenario x backend x idiom grows over the sizes of a sweep
+    (harness.sweep): the growth exponent, the slope of log(time) against log(rows) with a
+    95% bootstrap interval, and how its multiple of the raw DB-API floor changes from the
+    smallest size to the largest. `points` hold the figures per size, for a log-log chart."""
+
+    database: str
+    scenario: str
+    backend: str
+    idiom: str
+    points: list[SweepPoint]
+    exponent: float | None = None
+    exponent_low: float | None = None
+    exponent_high: float | None = None
+    # slope between neighbouring sizes (three or more sizes): where the growth changes
+    local_exponents: list[float | None] = field(default_factory=list)
+    # floor multiple at the largest size / at the smallest, with its 95% bootstrap interval
+    floor_growth: float | None = None
+    floor_growth_low: float | None = None
+    floor_growth_high: float | None = None
+    # "grows", "shrinks", "steady" (within the margin), "unclear", or "" (no floor multiple)
+    floor_trend: str = ""
+    note: str = ""  # why a figure is missing
+    same_code_as: str | None = None  # as Cell.same_code_as: the same rounds as that idiom
 
 
 @dataclass(frozen=True)
@@ -144,6 +184,7 @@ class Projection:
     rtt_s: float
     ratio: float | None
     verdict: str
+    rows: int | None = None  # the size compared (a size sweep has several)
 
 
 @dataclass(frozen=True)
@@ -181,6 +222,13 @@ class RunResult:
     comparisons: list[Comparison] = field(default_factory=list)
     incomplete_reason: str | None = None
     projections: list[Projection] = field(default_factory=list)  # `--rtt`: verdicts at distance
+    sweep: list[SweepCell] = field(default_factory=list)  # a run over several sizes only
+
+    @property
+    def sizes(self) -> list[int]:
+        """The distinct sizes (rows) of the run's cells, smallest first: more than one for a
+        sweep (`--rows 100,1000,10000`)."""
+        return sorted({c.rows for c in self.cells})
 
     @property
     def all_verified(self) -> bool:

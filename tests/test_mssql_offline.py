@@ -294,6 +294,9 @@ def test_json_and_text_output_carry_both_idioms(capsys: pytest.CaptureFixture[st
     assert "- django, equal work:" in sections["update"]
     assert "- sqlalchemy, as documented, also the equal work:" in sections["update"]
     assert "- django, as documented, also the equal work:" in sections["create"]
+    # Multi-row INSERTs read short, as in the reports (reports.format.short_sql).
+    assert "VALUES (?, ?, ?, ?, ?, ?), … 170 rows" in sections["bulk_create"]
+    assert "(?, ?, ?, ?, ?, ?), (?" not in text
 
 
 def test_upsert_is_listed_as_unsupported_with_the_reason(

@@ -165,3 +165,33 @@ def test_load_then_write_per_row(traced_run, backend: str, scenario: str, write:
 def test_sql_text_is_kept(traced_run) -> None:
     sql = traced_run[("filter", "django")]["sql"]
     assert any("LIKE" in s["sql"] and "ormbench_item" in s["sql"] for s in sql)
+
+
+def test_django_sql_on_sqlite_is_what_the_driver_received(traced_run) -> None:
+    """Django writes `%s`; its SQLite cursor wrapper hands sqlite3 `?`: the trace shows `?`."""
+    django = [t for key, t in traced_run.items() if key[1] == "django"]
+    statements = [s["sql"] for trace in django for s in trace["sql"]]
+    with_parameters = [sql for sql in statements if "?" in sql]
+    assert len(with_parameters) >= 5  # get, filter, update, delete, bulk_create, ...
+    assert not [sql for sql in statements if "%s" in sql]
+
+
+def test_proxy_records_the_sql_django_converts_for_sqlite(tmp_path: Path) -> None:
+    """Through Django's own cursor wrapper: `%s` and `%(name)s` reach sqlite3 as `?` and
+    `:name`, and so does the trace; a statement without parameters is left as written."""
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+    tracer = Tracer()
+    conn = TracedConnection(sqlite3.connect(tmp_path / "t.db"), tracer)
+    cur = conn.cursor(factory=SQLiteCursorWrapper)
+    cur.execute("CREATE TABLE t (x INTEGER, y TEXT)")
+    cur.execute("INSERT INTO t VALUES (%s, %s)", (1, "a"))
+    cur.executemany("INSERT INTO t VALUES (%(x)s, %(y)s)", [{"x": 2, "y": "b"}])
+    cur.execute("SELECT x FROM t WHERE y LIKE '50%%' OR x = %s", (2,))
+    assert list(tracer.sql) == [
+        "CREATE TABLE t (x INTEGER, y TEXT)",
+        "INSERT INTO t VALUES (?, ?)",
+        "INSERT INTO t VALUES (:x, :y)",
+        "SELECT x FROM t WHERE y LIKE '50%' OR x = ?",
+    ]
+    assert cur.fetchall() == [(2,)] and tracer.rows_sent == 4

@@ -9,6 +9,9 @@ on a real database (a benchmark, not a test: it takes minutes and asserts nothin
 2. Detection: for each slowdown (`--slowdowns`, e.g. 10%, 25%, 50%), `--per-level` runs in
    which SQLAlchemy is slowed by that fraction (tests/slowed_backends.py), each compared with
    the last unslowed run; a SQLAlchemy cell judged "regression" is a detection.
+3. The same runs judged by `compare --history` (harness.history): every plain run after the
+   first `--history` ones against the `--history` runs before it (false alarms), and every
+   slowed run against the last `--history` plain runs (detection). No extra runs.
 
 Run nothing else on the machine meanwhile. Prints a Markdown table.
 """
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from harness.compare import FLOOR_MOVED, IMPROVEMENT, REGRESSION, compare  # noqa: E402
+from harness.history import judge_history  # noqa: E402
 from reports.model import RunResult  # noqa: E402
 
 
@@ -56,6 +60,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--threshold", type=float, default=10.0)
+    parser.add_argument("--history", type=int, default=10, help="runs in a history window")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ormbench-gate-"))
     threshold = args.threshold / 100
@@ -78,18 +83,46 @@ def main() -> None:
           f"{floor_moves / max(floors, 1):.1%} |")  # fmt: skip
     print(f"| no change, pairs judged not comparable (exit 3) | {args.pairs} | "
           f"{not_comparable} | {not_comparable / max(args.pairs, 1):.1%} |")  # fmt: skip
+    window = args.history
+    history_rows = []
+    if len(plain) > window:
+        cells = alarms = 0
+        for k in range(window, len(plain)):
+            past = [(str(i), r) for i, r in enumerate(plain[k - window : k])]
+            for change in judge_history(past, plain[k], threshold, "current", "runs").changes:
+                if change.idiom != "floor":
+                    cells += 1
+                    alarms += change.status in (REGRESSION, IMPROVEMENT)
+        history_rows.append((f"no change, ORM cells ({len(plain) - window} runs)", cells, alarms))
     for level in (float(x) for x in args.slowdowns.split(",")):
         slowed = [
             run(args.db, folder / f"slow{level}-{i}", args, level) for i in range(args.per_level)
         ]
         cells = caught = 0
+        history_cells = history_caught = 0
+        past = [(str(i), r) for i, r in enumerate(plain[-window:])]
         for after in slowed:
             for change in compare(plain[-1], after, threshold).changes:
                 if change.backend == "sqlalchemy":
                     cells += 1
                     caught += change.status == REGRESSION
+            if len(past) >= window:
+                for change in judge_history(past, after, threshold, "current", "runs").changes:
+                    if change.backend == "sqlalchemy":
+                        history_cells += 1
+                        history_caught += change.status == REGRESSION
         print(f"| SQLAlchemy slowed {level:.0%} ({args.per_level} runs) | {cells} | {caught} | "
               f"{caught / max(cells, 1):.1%} |")  # fmt: skip
+        if history_cells:
+            history_rows.append(
+                (f"SQLAlchemy slowed {level:.0%} ({args.per_level} runs)", history_cells,
+                 history_caught)
+            )  # fmt: skip
+    if history_rows:
+        print(f"\n`--history`, a window of {window} runs:\n")
+        print("| check | cells | flagged | rate |\n|---|--:|--:|--:|")
+        for label, cells, flagged in history_rows:
+            print(f"| {label} | {cells} | {flagged} | {flagged / max(cells, 1):.1%} |")
     print(f"\nruns kept in {folder}")
 
 
