@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from harness.errors import (
     ConfigurationError,
     OrmbenchError,
 )
+from harness.progress import progress_for
 from harness.runner import Plan
 from harness.targets import DEFAULT_CONNECT_TIMEOUT, Target, embedded_sqlite_target, parse_target
 from harness.verdicts import DEFAULT_MARGIN
@@ -114,14 +116,17 @@ def _targets(dbs: tuple[str, ...], connect_timeout: float) -> tuple[list[Target]
 def _execute(
     execute: Any, plan: Any, targets: list[Target], embedded: bool, quiet: bool, label: bool
 ) -> Any:
-    """Run `plan` with progress lines on stderr (none with --quiet), remove the embedded
+    """Run `plan` with its progress on stderr (harness.progress: live on a terminal, lines
+    elsewhere, none with --quiet), remove the embedded
     database's folder afterwards, and print each database's error as one line (prefixed with
     the database's label where the error does not name it: `label`)."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if embedded and targets[0].location and not quiet:
         err.print(f"database: {targets[0].location}")
+    progress = progress_for(err, quiet)
     try:
-        result = execute(plan, targets, progress=None if quiet else lambda line: err.print(line))
+        with progress or nullcontext():
+            result = execute(plan, targets, progress=progress)
     finally:
         if embedded:
             shutil.rmtree(Path(targets[0].database).parent, ignore_errors=True)

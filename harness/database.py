@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    event,
     func,
     inspect,
     select,
@@ -25,7 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from harness.connection import BULK_BATCH_ROWS, POLICIES
-from harness.errors import ConnectionFailed, UnsafeTable, driver_message, redact
+from harness.errors import (
+    ConnectionFailed,
+    UnsafeTable,
+    driver_message,
+    redact,
+    setup_failed,
+    setup_step,
+)
 from harness.targets import (
     MSSQL_DEFAULT_ODBC_DRIVER,
     Target,
@@ -125,12 +133,27 @@ class HarnessDatabase:
             connect_args=target.sqlalchemy_connect_args(),
             pool_pre_ping=True,
         )
+        # Login first, then SQLAlchemy's own set-up of the new connection (the dialect reads
+        # the server's version and settings): a failure of the second is not "cannot connect".
+        logged_in: list[bool] = []
+        event.listen(
+            self.engine, "connect", lambda *_: logged_in.append(True), insert=True, once=True
+        )
         try:
             with self.engine.connect():
                 pass
         except Exception as exc:  # the driver's own error type varies by driver
             self.engine.dispose()
-            raise connect_error(target, exc) from None
+            if not logged_in:
+                raise connect_error(target, exc) from None
+            raise setup_failed(
+                target,
+                "SQLAlchemy's set-up of the new connection (its dialect reads the server's "
+                "version and settings)",
+                exc,
+                "the login worked; the dialect could not read or understand the server's "
+                "answer: `ormbench doctor` shows the driver and SQLAlchemy versions",
+            ) from None
 
     # --- tables ---------------------------------------------------------------------------
 
@@ -142,7 +165,8 @@ class HarnessDatabase:
         nothing behind; where it is not (MySQL/MariaDB) a leftover always carries the marker,
         so the next run can say it is ormbench's own and not a user's table.
         """
-        self._refuse_taken_names()
+        with setup_step(self.target, "checking for existing harness tables"):
+            self._refuse_taken_names()
         try:
             with self.engine.begin() as conn:
                 owner_table.create(conn)
@@ -392,7 +416,8 @@ class HarnessDatabase:
 
     def database_info(self) -> DatabaseInfo:
         """The database's facts as the report shows them."""
-        facts = self.server_facts()
+        with setup_step(self.target, "reading the server version"):
+            facts = self.server_facts()
         return DatabaseInfo(
             label=self.target.label,
             family=self.target.family,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -61,3 +63,34 @@ class ConnectionFailed(OrmbenchError):
 
 class UnsafeTable(OrmbenchError):
     """A table with a harness name exists that this harness did not create."""
+
+
+class SetupFailed(ConnectionFailed):
+    """The database accepted the connection (the login worked), and a later step of setting
+    it up failed: the message names that step, so it does not read as "cannot connect"."""
+
+
+def setup_failed(
+    target: Any, step: str, exc: BaseException, hint: str | None = None
+) -> SetupFailed:
+    """`exc`, raised during `step` after a successful login, as one line: the database, the
+    step, the error's type and its first line, the password redacted."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    detail = redact(f"{type(cause).__name__}: {' '.join(first.split())}".rstrip(": "), target)
+    return SetupFailed(
+        f"connected to {target.label}, but {step} failed: {detail[:300]}",
+        hint or "the database accepted the connection: what failed is this step, not the login",
+    )
+
+
+@contextmanager
+def setup_step(target: Any, step: str, hint: str | None = None) -> Iterator[None]:
+    """Run a step of setting up a database whose login already worked; any error but ours
+    becomes SetupFailed naming `step`."""
+    try:
+        yield
+    except OrmbenchError:
+        raise
+    except Exception as exc:  # the driver's own error type varies by driver
+        raise setup_failed(target, step, exc, hint) from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -14,6 +13,7 @@ from typing import Any
 
 from backends import load_backend
 from harness.errors import INTERRUPTED_REASON, OrmbenchError
+from harness.progress import ProgressSink
 from harness.projection import project
 from harness.runner import Plan, run_in_worker
 from harness.sweep import build_sweep
@@ -21,8 +21,6 @@ from harness.targets import Target
 from harness.verdicts import build_comparisons
 from reports.model import SCHEMA_VERSION, Cell, DatabaseInfo, RunResult
 from scenarios import REGISTRY
-
-Progress = Callable[[str], None]
 
 
 def package_version(name: str) -> str | None:
@@ -51,7 +49,7 @@ def environment() -> dict[str, str]:
 class _Collector:
     databases: list[DatabaseInfo] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
-    progress: Progress | None = None
+    progress: ProgressSink | None = None
     label: str = ""
 
     def __call__(self, kind: str, payload: Any) -> None:
@@ -73,8 +71,7 @@ class _Collector:
                 self.progress(f"{self.label}: warning: {payload}")
         elif kind == "progress" and self.progress is not None:
             scenario, done, total = payload
-            if done == total:
-                self.progress(f"{self.label}: {scenario} done ({total} rounds)")
+            self.progress.round(self.label, scenario, done, total)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -106,14 +103,18 @@ def shard_scenarios(plan: Plan, targets: list[Target]) -> list[tuple[str, ...]]:
     return [tuple(s for s in plan.scenarios if (i, s) in mine) for i in range(len(targets))]
 
 
-def execute(plan: Plan, targets: list[Target], progress: Progress | None = None) -> RunResult:
+def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = None) -> RunResult:
     """Run the plan on every target. Never raises for a database that fails: its error is kept
     in the result (`DatabaseInfo.error`); KeyboardInterrupt ends the run, marked incomplete."""
     started = datetime.now(UTC)
     clock = time.perf_counter()
     collector = _Collector(progress=progress)
     incomplete: str | None = None
-    for target, scenarios in zip(targets, shard_scenarios(plan, targets), strict=True):
+    sliced = shard_scenarios(plan, targets)
+    if progress:
+        runs = sum(map(len, sliced)) * len(plan.row_sizes())  # every size of every scenario
+        progress.planned(runs * (plan.warmup + plan.rounds))
+    for target, scenarios in zip(targets, sliced, strict=True):
         if not scenarios:
             continue  # another shard runs this database
         collector.label = target.label

@@ -26,7 +26,7 @@ from backends import Backend, load_backend
 from backends.base import DOCUMENTED, EQUAL, IDIOMS
 from harness.connection import flush_statistics, read_database_transactions
 from harness.database import HarnessDatabase, connect_error, tables_of
-from harness.errors import ConnectionFailed, OrmbenchError, redact
+from harness.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
 from harness.projection import measure_local_rtt
 from harness.relay import Relay, Wire
 from harness.stats import iqr, median
@@ -90,19 +90,29 @@ def close_round(backend: Backend) -> None:
 
 def timed_call(
     backend: Backend, scenario: Scenario, argument: Any, idiom: str = DOCUMENTED
-) -> tuple[float, Any]:
-    """Seconds for one run of the operation, and what it returned. Same handling for every
-    backend: a fresh round (untimed), a full collection before, no collector inside the timed
-    region, nothing between the two clock reads but the operation."""
+) -> tuple[float, float, Any]:
+    """Seconds of wall time for one run of the operation, the CPU seconds this thread spent
+    around it, and what it returned. Same handling for every backend: a fresh round
+    (untimed), a full collection before, no collector inside the timed region, nothing between
+    the two clock reads but the operation.
+
+    The CPU clock is read outside the wall-clock pair (before the first read, after the
+    second), so it adds nothing to the timed region; it spans the same work plus two
+    perf_counter calls. It is this thread's clock (`thread_time`), not the process's
+    (`process_time`): every driver here runs the operation on the calling thread, and the
+    process's other threads (the watchdog, the event queue's feeder thread sending an
+    earlier cell to the parent) would otherwise add their CPU to the round."""
     call = backend.runner(scenario, idiom)
     open_round(backend)
     try:
+        cpu_start = time.thread_time()
         start = time.perf_counter()
         result = call(argument)
         elapsed = time.perf_counter() - start
+        cpu = time.thread_time() - cpu_start
     finally:
         close_round(backend)
-    return elapsed, result
+    return elapsed, cpu, result
 
 
 def timed_run(
@@ -480,6 +490,7 @@ def run_scenario(
     capabilities = db.capabilities()
     units = plan_units(scenario, backends, plan.idioms)
     timings: dict[Unit, list[float]] = {u: [] for u in units}
+    cpu_times: dict[Unit, list[float]] = {u: [] for u in units}
     broken: dict[Unit, Outcome] = {}
     seen_writes: dict[Unit, set[int]] = {u: set() for u in units}
     seen_statements: dict[Unit, list[tuple[int, dict[str, int]]]] = {u: [] for u in units}
@@ -498,7 +509,9 @@ def run_scenario(
                 counter = db.write_counter()
                 try:
                     before = backend.session_counters()
-                    elapsed, result = timed_call(backend, scenario, work.argument, unit.run_idiom)
+                    elapsed, cpu, result = timed_call(
+                        backend, scenario, work.argument, unit.run_idiom
+                    )
                     moved = counters_moved(before, backend.session_counters())
                 except Exception as exc:  # this backend broke: its cells say why, others go on
                     broken[unit] = Outcome("error", _describe(exc, target))
@@ -516,6 +529,7 @@ def run_scenario(
                     seen_writes[unit].add(check.write_transactions)
                 if index >= plan.warmup:
                     timings[unit].append(elapsed)
+                    cpu_times[unit].append(cpu)
             emit("progress", (scenario.name, index + 1, total))
     except Exception as exc:
         error = _describe(exc, target)
@@ -617,6 +631,7 @@ def run_scenario(
                     same_code_as=same,
                     idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
                     peak_alloc_bytes=peaks[unit],
+                    cpu_rounds_s=cpu_times[unit],
                 )
             )
     return cells
@@ -638,12 +653,25 @@ def open_backends(target: Target, names: tuple[str, ...]) -> Iterator[dict[str, 
             except OrmbenchError:
                 raise
             except Exception as exc:
-                raise connect_error(target, exc) from None
+                raise _backend_error(target, name, exc) from None
         yield opened
     finally:
         for backend in opened.values():
             with suppress(Exception):  # closing a dead connection must not hide the real error
                 backend.close()
+
+
+def _backend_error(target: Target, name: str, exc: BaseException) -> OrmbenchError:
+    """A backend that could not open its connection(s): "cannot connect" only when a plain
+    login fails now too; when it works, the backend's own set-up is what failed (Django's
+    connection settings, a dialect's first look at the server, a plug-in's constructor)."""
+    try:
+        target.dbapi_connect().close()
+    except OrmbenchError as probe:  # the login worked and the connection settings failed
+        return probe
+    except Exception:  # the driver's own error type varies by driver
+        return connect_error(target, exc)
+    return setup_failed(target, f"setting up the {name} backend's connection", exc)
 
 
 def run_database(target: Target, plan: Plan, emit: Emit) -> None:

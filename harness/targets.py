@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from harness import connection as connection_policy
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, SetupFailed, setup_step
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # Longest a MySQL/MariaDB client waits on one socket read or write before it gives the server
@@ -308,8 +309,9 @@ class Target:
                 check_same_thread=False,
                 timeout=connection_policy.SQLITE_BUSY_TIMEOUT,
             )
-            for pragma in connection_policy.SQLITE_PRAGMAS:
-                conn.execute(pragma)
+            with self._applying_settings(conn, "; ".join(connection_policy.SQLITE_PRAGMAS)):
+                for pragma in connection_policy.SQLITE_PRAGMAS:
+                    conn.execute(pragma)
             return conn
         if self.family == "postgresql":
             host, port = self.endpoint(5432)
@@ -324,7 +326,8 @@ class Target:
                 **self.postgresql_session_options(),
                 **self.dead_server_options(),
             )
-            conn.isolation_level = module.IsolationLevel.READ_COMMITTED
+            with self._applying_settings(conn, "isolation level READ COMMITTED"):
+                conn.isolation_level = module.IsolationLevel.READ_COMMITTED
             return conn
         if self.family == "mysql":
             host, port = self.endpoint(3306)
@@ -346,22 +349,36 @@ class Target:
             if url.password:
                 kwargs["password"] = url.password
             conn = module.connect(**kwargs)
-            cursor = conn.cursor()
-            cursor.execute(
-                f"SET SESSION TRANSACTION ISOLATION LEVEL {connection_policy.MYSQL_ISOLATION}"
-            )
-            cursor.close()
+            level = connection_policy.MYSQL_ISOLATION
+            isolation = f"SET SESSION TRANSACTION ISOLATION LEVEL {level}"
+            with self._applying_settings(conn, isolation):
+                cursor = conn.cursor()
+                cursor.execute(isolation)
+                cursor.close()
             return conn
         # pyodbc and mssql-python: `timeout` is the login timeout (SQL_ATTR_LOGIN_TIMEOUT).
         conn = module.connect(self.odbc_connection_string(), timeout=timeout)
-        cursor = conn.cursor()
-        cursor.execute(connection_policy.MSSQL_SESSION)
-        cursor.close()
-        if autocommit:
-            conn.autocommit = True
-        else:
-            conn.commit()  # SET opened no transaction worth keeping; start clean
+        with self._applying_settings(conn, connection_policy.MSSQL_SESSION):
+            cursor = conn.cursor()
+            cursor.execute(connection_policy.MSSQL_SESSION)
+            cursor.close()
+            if autocommit:
+                conn.autocommit = True
+            else:
+                conn.commit()  # SET opened no transaction worth keeping; start clean
         return conn
+
+    @contextlib.contextmanager
+    def _applying_settings(self, conn: Any, what: str) -> Iterator[None]:
+        """The connection policy's settings on a connection whose login worked: a failure
+        names this step (not "cannot connect") and closes the connection."""
+        try:
+            with setup_step(self, f"applying the connection settings ({what})"):
+                yield
+        except SetupFailed:
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
 
     def postgresql_session_options(self) -> dict[str, Any]:
         """psycopg connect() arguments of the PostgreSQL policy, shared with Django's OPTIONS:

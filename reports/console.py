@@ -26,11 +26,18 @@ def render(result: RunResult, console: Console) -> None:
             console.print(f"[bold red]{info.label}: {info.error}[/]")
         if not groups:
             continue
-        table = _cells_table(result, info.label, groups, with_memory=True)
-        unbounded = console.options.update(max_width=10**6)  # its natural width
-        if Measurement.get(console, unbounded, table).maximum > console.width:
-            table = _cells_table(result, info.label, groups, with_memory=False)
+        # The optional columns, the least needed last, dropped from the end until the table
+        # fits with its text columns wrapped (the idiom, the headers), figures never.
+        optional = [c for c in OPTIONAL_COLUMNS if _has(c, groups)]
+        unbounded = console.options.update(max_width=10**6)
+        while True:
+            table = _cells_table(result, info.label, groups, optional)
+            if not optional or Measurement.get(console, unbounded, table).minimum <= console.width:
+                break
+            optional.pop()
         console.print(table)
+        if CLIENT_CPU in optional:
+            console.print(fmt.client_share_note(result, info.label))
         if info.connection_settings:
             unequal = fmt.settings_differences(info)
             if unequal:
@@ -91,19 +98,35 @@ def render(result: RunResult, console: Console) -> None:
                 )
 
 
+CLIENT_CPU = "client CPU"
+MEMORY_PER_ROW = "mem/row"
+OPTIONAL_COLUMNS = (CLIENT_CPU, MEMORY_PER_ROW)
+
+
+def _has(column: str, groups: dict[str, list[Cell]]) -> bool:
+    """Does any cell have a figure for the optional `column`?"""
+    cells = [c for cells in groups.values() for c in cells]
+    if column == CLIENT_CPU:
+        return any(c.client_share is not None for c in cells)
+    return any(c.peak_alloc_bytes is not None for c in cells)
+
+
 def _cells_table(
-    result: RunResult, label: str, groups: dict[str, list[Cell]], with_memory: bool
+    result: RunResult, label: str, groups: dict[str, list[Cell]], optional: list[str]
 ) -> Table:
-    """One database's cells; the peak-memory column only `with_memory` (where it fits)."""
+    """One database's cells, with the `optional` columns (those that fit)."""
     table = Table(title=fmt.database_heading(result, label), title_justify="left")
     sweep = fmt.is_sweep(result)
     headers = ["scenario", *(["rows"] if sweep else []), "backend", "idiom", "median", "IQR"]
     headers += ["rows/s", "stmts/op"]
-    headers += ["tx ctl/op", "trips/op", "× raw"]
-    headers += [*(["peak mem"] if with_memory else []), "verified"]
+    headers += ["tx ctl/op", "trips/op", "× raw", *optional, "verified"]
     for header in headers:
         left = header in ("scenario", "backend", "idiom", "verified")
-        table.add_column(header, justify="left" if left else "right")
+        # Only the idiom wraps ("equal work (= as documented)"): a figure or a backend's name
+        # split over two lines is harder to read than a narrower idiom.
+        table.add_column(
+            header, justify="left" if left else "right", no_wrap=header not in ("idiom", *optional)
+        )
     for scenario, cells in groups.items():
         for i, cell in enumerate(cells):
             trace = cell.trace
@@ -121,7 +144,8 @@ def _cells_table(
                 fmt.per_op(trace.transaction_control_per_operation) if trace else "—",
                 fmt.round_trips(trace),
                 fmt.floor_multiple(result, cell),
-                *([fmt.memory(cell.peak_alloc_bytes)] if with_memory else []),
+                *([fmt.client_share(cell)] if CLIENT_CPU in optional else []),
+                *([fmt.memory_per_row(cell)] if MEMORY_PER_ROW in optional else []),
                 f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
                 end_section=i == len(cells) - 1,
             )

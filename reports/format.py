@@ -39,6 +39,43 @@ def memory(value: int | None) -> str:
     return f"{value / (1024 * 1024):,.1f} MiB"
 
 
+def memory_per_row(cell: Cell) -> str:
+    """A cell's peak Python allocation per row, in KiB (bytes below one KiB)."""
+    value = cell.peak_alloc_per_row
+    if value is None:
+        return "—"
+    if value < 1024:
+        return f"{value:,.0f} B"
+    return f"{value / 1024:,.1f} KiB"
+
+
+def client_share(cell: Cell) -> str:
+    """The share of wall time the client spent on the CPU, as a whole percentage."""
+    share = cell.client_share
+    return "—" if share is None else f"{share * 100:.0f}%"
+
+
+def embedded(result: RunResult, label: str) -> bool:
+    """Does the database run inside the client's process (SQLite)?"""
+    info = next((d for d in result.databases if d.label == label), None)
+    return info is not None and info.family == "sqlite"
+
+
+def client_share_note(result: RunResult, label: str) -> str:
+    """How to read the client-CPU column, honestly for an embedded database."""
+    note = (
+        "client CPU: the share of each timed round's wall time the benchmarking thread spent on "
+        "the CPU (ORM and driver, user and system time), median over the rounds; the rest is "
+        "waiting: on the database, the network, or for a CPU on a busy machine"
+    )
+    if embedded(result, label):
+        note += (
+            ". SQLite runs inside this process, so its own work counts as client CPU here, and "
+            "the rest is waiting for the disk or for a CPU"
+        )
+    return note
+
+
 def per_op(value: float | None) -> str:
     if value is None:
         return "—"
@@ -266,6 +303,22 @@ def size_label(result: RunResult, rows: int | None) -> str:
 
 def sweep_cells(result: RunResult, database: str) -> list[SweepCell]:
     return [s for s in result.sweep if s.database == database]
+
+
+def sweep_scenarios(result: RunResult, database: str) -> dict[str, list[SweepCell]]:
+    """A database's sweep cells grouped by scenario, in run order."""
+    grouped: dict[str, list[SweepCell]] = {}
+    for cell in sweep_cells(result, database):
+        grouped.setdefault(cell.scenario, []).append(cell)
+    return grouped
+
+
+def cells_by_size(cells: list[Cell]) -> dict[int, list[Cell]]:
+    """A scenario's cells grouped by size, smallest first."""
+    grouped: dict[int, list[Cell]] = {}
+    for cell in sorted(cells, key=lambda c: c.rows):
+        grouped.setdefault(cell.rows, []).append(cell)
+    return grouped
 
 
 def sweep_idiom_title(cell: SweepCell) -> str:

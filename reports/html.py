@@ -1,6 +1,7 @@
-"""report.html: the report people look at and forward. Verdicts first, then per scenario the
-charts (reports.charts), the figures and the SQL each backend sent, then the environment and
-the connection settings.
+"""report.html: the report people look at and forward. Verdicts first, then (in a size sweep)
+the Scaling section's log-log charts, then per scenario the charts (reports.charts), the
+figures and the SQL each backend sent, each size apart, then the environment and the
+connection settings.
 
 One self-contained file: CSS inline, charts as inline SVG, no script, no font, no link to
 anything, so it reads the same from a CI artifact, an e-mail attachment or a printer.

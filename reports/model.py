@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 import types
 import typing
 from dataclasses import dataclass, field
@@ -106,10 +107,33 @@ class Cell:
     idiom_doc: str = ""  # the idiom's docstring: what it calls
     # Peak Python allocation (tracemalloc) of one untimed run, in bytes; None where not measured
     peak_alloc_bytes: int | None = None
+    # This thread's CPU seconds around each timed round (time.thread_time, read outside the
+    # wall-clock pair), one per entry of rounds_s; empty in files from before it
+    cpu_rounds_s: list[float] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
         return self.verification.status == "passed"
+
+    @property
+    def client_share(self) -> float | None:
+        """The share of a round's wall time the client spent on the CPU (the ORM, the driver,
+        and on an embedded database the database itself), the median over the timed rounds;
+        the rest is waiting, mostly on the database server. None without CPU figures."""
+        shares = [
+            min(cpu / wall, 1.0)  # the CPU reads enclose the wall-clock pair: cap at 100%
+            for wall, cpu in zip(self.rounds_s, self.cpu_rounds_s, strict=False)
+            if wall > 0
+        ]
+        return statistics.median(shares) if shares else None
+
+    @property
+    def peak_alloc_per_row(self) -> float | None:
+        """Peak Python allocation per row the operation handled, in bytes: the report's unit
+        (rows/s) for every scenario, and per operation too where each operation is one row."""
+        if self.peak_alloc_bytes is None or self.rows <= 0:
+            return None
+        return self.peak_alloc_bytes / self.rows
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ screenshot kept under test-artifacts/."""
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 import os
 import re
 from html.parser import HTMLParser
@@ -13,7 +16,9 @@ import pytest
 from conftest import IN_CI, ROOT, run_cli, run_in
 from markupsafe import escape
 
+from reports import format as fmt
 from reports.format import short_sql
+from reports.model import RunResult
 
 SCENARIOS = ("create", "bulk_create")
 ROWS = 20
@@ -90,6 +95,7 @@ def test_report_html_holds_verdicts_then_charts_sql_and_settings(html_run) -> No
     # svg.fonttype none: labels are text, no glyphs drawn as paths.
     assert "<text" in html and "DejaVuSans-" not in html
     assert "SQLAlchemy · as documented" in html and "raw DB-API · floor" in html
+    assert 'id="scaling"' not in html and " rows · " not in html  # one size: no sweep parts
     for scenario in SCENARIOS:
         assert f'id="db0-{scenario}"' in html
     assert html.count("<details>") == len(SCENARIOS)  # the SQL, collapsed
@@ -179,21 +185,31 @@ def _browser():
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
+CHART_BOXES = """return [...document.querySelectorAll('figure.chart')].map(f => {
+    const svg = f.querySelector('svg'), box = svg.getBoundingClientRect();
+    return {kind: f.className, width: box.width, height: box.height,
+            texts: svg.querySelectorAll('text').length,
+            shapes: svg.querySelectorAll('path, use').length,
+            drawn: svg.getBBox().width};
+})"""
+
+
+def _save_screenshot(driver, name: str) -> None:
+    """The whole page, as tall as it is, under test-artifacts/."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1100, height)
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert driver.save_screenshot(str(ARTIFACTS / name))
+    assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
 def test_charts_render_in_headless_chromium(html_run) -> None:
     report, _ = html_run
     driver = _browser()
     try:
         driver.get((report / "report.html").as_uri())
         assert driver.execute_script("return document.readyState") == "complete"
-        charts = driver.execute_script(
-            """return [...document.querySelectorAll('figure.chart')].map(f => {
-                const svg = f.querySelector('svg'), box = svg.getBoundingClientRect();
-                return {kind: f.className, width: box.width, height: box.height,
-                        texts: svg.querySelectorAll('text').length,
-                        shapes: svg.querySelectorAll('path, use').length,
-                        drawn: svg.getBBox().width};
-            })"""
-        )
+        charts = driver.execute_script(CHART_BOXES)
         assert [c["kind"] for c in charts] == ["chart ratio"] + [
             "chart medians",
             "chart ratio",
@@ -215,13 +231,9 @@ def test_charts_render_in_headless_chromium(html_run) -> None:
         first.find_element("css selector", "summary").click()
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert severe == []
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1100, height)
-        ARTIFACTS.mkdir(exist_ok=True)
-        assert driver.save_screenshot(str(ARTIFACTS / "report-html.png"))
+        _save_screenshot(driver, "report-html.png")
     finally:
         driver.quit()
-    assert (ARTIFACTS / "report-html.png").stat().st_size > 10_000
 
 
 def test_open_intervals_and_failed_cells_still_draw(html_run) -> None:
@@ -242,3 +254,144 @@ def test_open_intervals_and_failed_cells_still_draw(html_run) -> None:
     assert figures == ["chart ratio"] + ["chart medians", "chart ratio"] * len(SCENARIOS)
     assert "(failed)" in page and "no timing" in page
     assert "returned 19 rows, expected 20" in page
+
+
+# --- size sweeps ------------------------------------------------------------------------------
+
+SWEEP_SIZES = (10, 20, 40)  # evenly spaced on a log axis, not on a linear one
+SWEEP_SCENARIOS = ("create", "get")
+
+
+@pytest.fixture(scope="module")
+def sweep_run(tmp_path_factory) -> tuple[Path, dict]:
+    """A small real size sweep on SQLite: three sizes, two scenarios, every backend and idiom,
+    4 rounds a size."""
+    folder = tmp_path_factory.mktemp("html-sweep")
+    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    sizes = ",".join(map(str, SWEEP_SIZES))
+    result = run_cli(
+        "run", "--db", url, "--rows", sizes, "--rounds", "4", "--warmup", "0",
+        "--scenarios", ",".join(SWEEP_SCENARIOS), cwd=folder,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    report = folder / "ormbench-report"
+    return report, json.loads((report / "results.json").read_text())
+
+
+SWEEP_FIGURES = (
+    ["chart ratio"]  # the verdicts of every scenario and size
+    # The Scaling section: per scenario its times and its multiples of the floor, log-log.
+    + ["chart scaling", "chart floor-multiple"] * len(SWEEP_SCENARIOS)
+    + ["chart medians", "chart ratio"] * len(SWEEP_SIZES) * len(SWEEP_SCENARIOS)  # per size
+)
+
+
+def _section(html: str, anchor: str) -> str:
+    """The page from the element with this id to the end of its <section>."""
+    start = html.index(f'id="{anchor}"')
+    return html[start : html.index("</section>", start)]
+
+
+def _ticks(svg: str, anchor: str) -> dict[float, float]:
+    """A chart's numeric tick labels on one axis, value -> position: the x axis's labels are
+    centred under their ticks ("middle", position x), the y axis's end at them ("end",
+    position y); a multiple's "×" left out."""
+    found = re.findall(
+        rf'<text style="[^"]*text-anchor: {anchor}[^"]*" '
+        r'x="([\d.]+)" y="([\d.]+)">([\d.,]+)×?</text>',
+        svg,
+    )
+    index = 0 if anchor == "middle" else 1
+    return {float(text.replace(",", "")): float(xy[index]) for *xy, text in found}
+
+
+def test_sweep_report_html_keeps_sizes_apart_and_draws_log_log_scaling(sweep_run) -> None:
+    report, data = sweep_run
+    result = RunResult.from_dict(data)
+    html = (report / "report.html").read_text()
+    tags = tags_of(html)
+    assert [a["class"] for t, a in tags if t == "figure"] == SWEEP_FIGURES
+    assert sum(t == "svg" for t, _ in tags) == len(SWEEP_FIGURES)
+    verdicts, scaling, scenarios = (
+        html.index(f'id="{s}"') for s in ("verdicts", "scaling", "scenarios")
+    )
+    assert verdicts < scaling < scenarios
+    assert "A size sweep over 10 / 20 / 40 rows" in html
+    # The verdicts name each size: in the summary chart's rows and in the table's rows column.
+    for rows in SWEEP_SIZES:
+        assert f"create · {rows} rows · as documented" in html[verdicts:scaling]
+        assert f'<td class="num">{rows}</td><td>as documented</td>' in html[verdicts:scaling]
+    # Per scenario and size its own section, headed by the size, whose charts and table hold
+    # that size's cells only.
+    for scenario in SWEEP_SCENARIOS:
+        for rows in SWEEP_SIZES:
+            part = _section(html, f"db0-{scenario}-{rows}")
+            assert f'<h4 class="size">{rows} rows</h4>' in part
+            assert f'aria-label="{scenario}, {rows} rows: median time per round' in part
+            assert f'aria-label="{scenario}, {rows} rows: SQLAlchemy time / Django time' in part
+            cells = [c for c in data["cells"] if (c["scenario"], c["rows"]) == (scenario, rows)]
+            table = part[part.index('<table class="cells">') :]
+            assert table.count("<tr><td>") == len(cells) == 5
+            assert all(f'<td class="num">{fmt.rate(c["rows_per_s"])}</td>' in table for c in cells)
+            assert f"as documented, {rows} rows:" not in part  # one size: the heading says it
+    # The Scaling section: per scenario a log-log chart, the exponents, the floor multiples.
+    for scenario in SWEEP_SCENARIOS:
+        part = _section(html, f"db0-{scenario}-scaling")
+        svgs = re.findall(r"<svg.*?</svg>", part, flags=re.S)
+        assert len(svgs) == 2
+        for chart in svgs:
+            x = _ticks(chart, "middle")
+            assert sorted(x) == list(SWEEP_SIZES)
+            assert x[20] - x[10] == pytest.approx(x[40] - x[20], abs=0.05)  # log, not linear
+            y = _ticks(chart, "end")
+            assert len(y) >= 2
+            pairs = itertools.pairwise(sorted(y))
+            slopes = [(y[b] - y[a]) / math.log(b / a) for a, b in pairs]
+            assert max(slopes) == pytest.approx(min(slopes), rel=0.01) and slopes[0] < 0  # log
+        svg = svgs[0]
+        scaled = [s for s in data["sweep"] if s["scenario"] == scenario]
+        assert len(scaled) == 5
+        for s in scaled:
+            exponent = f"{s['exponent']:.2f}"
+            assert f"{exponent} [" in svg or s["same_code_as"], s  # in the legend
+            assert f'<td class="num">{exponent} [' in part  # and in the table
+        for rows in SWEEP_SIZES:
+            assert f'<th class="num">{rows}</th>' in part
+        # Three sizes: the slopes between neighbouring sizes too.
+        assert ">between sizes</th>" in part
+        for s in result.sweep:
+            if s.scenario == scenario:
+                assert f'<td class="num">{fmt.local_exponents(s)}</td>' in part
+    for s in result.sweep:
+        line = fmt.floor_growth(result, s)
+        if line and not s.same_code_as:
+            assert f"<li>{escape(line)}.</li>" in _section(html, f"db0-{s.scenario}-scaling")
+
+
+def test_sweep_report_html_renders_in_headless_chromium(sweep_run) -> None:
+    report, _ = sweep_run
+    driver = _browser()
+    try:
+        driver.get((report / "report.html").as_uri())
+        assert driver.execute_script("return document.readyState") == "complete"
+        charts = driver.execute_script(CHART_BOXES)
+        assert [c["kind"] for c in charts] == SWEEP_FIGURES
+        for chart in charts:
+            assert chart["width"] > 600 and chart["height"] > 50, chart
+            assert chart["texts"] > 5 and chart["shapes"] > 10 and chart["drawn"] > 0, chart
+        # The legends right of the log-log axes stay inside their charts.
+        inside = driver.execute_script(
+            """return [...document.querySelectorAll('#scaling figure svg')].map(svg => {
+                const box = svg.viewBox.baseVal, drawn = svg.getBBox();
+                return drawn.x >= box.x - 1 && drawn.x + drawn.width <= box.x + box.width + 1;
+            })"""
+        )
+        assert inside == [True] * 2 * len(SWEEP_SCENARIOS)
+        overflow = "return document.documentElement.scrollWidth - window.innerWidth"
+        assert driver.execute_script(overflow) <= 0
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert severe == []
+        _save_screenshot(driver, "report-html-sweep.png")
+    finally:
+        driver.quit()

@@ -98,6 +98,9 @@ def test_a_real_sweep_on_sqlite(tmp_path: Path, sqlite_url: str) -> None:
     again = run_cli("report", str(path), "--output", str(tmp_path / "again"), cwd=tmp_path)
     assert again.code == 0, again.stderr
     assert (tmp_path / "again/report.md").read_text() == report
+    html = (tmp_path / "ormbench-report/report.html").read_text()
+    assert '<section id="scaling">' in html and 'id="db0-get-40"' in html
+    assert (tmp_path / "again/report.html").read_text() == html
     assert "Scaling (20 / 40 rows)" in again.stdout
     # Comparing the sweep with itself matches every cell with its own size.
     same = run_cli("compare", str(path), str(path), cwd=tmp_path)
@@ -116,6 +119,8 @@ def test_one_size_records_what_it_always_did(tmp_path: Path, sqlite_url: str) ->
     report = (tmp_path / "ormbench-report/report.md").read_text()
     assert "Scaling" not in report and "Scaling" not in run.stdout
     assert "20 rows, 1 timed rounds" in report and "| rows |" not in report
+    html = (tmp_path / "ormbench-report/report.html").read_text()
+    assert 'id="scaling"' not in html and 'class="size"' not in html
 
 
 @pytest.mark.parametrize(

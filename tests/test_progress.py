@@ -1,0 +1,42 @@
+"""A run's progress on stderr: rich's live display on a terminal (database, scenario, round k
+of n, the run's ETA), plain lines when stderr is a pipe or a file, nothing with --quiet."""
+
+from __future__ import annotations
+
+TINY = ("--scenarios", "get,create", "--rows", "10", "--rounds", "2", "--warmup", "0")
+# What rich reads to decide that stderr is an interactive terminal, as a user's is.
+TERMINAL = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "220", "TERM": "xterm"}
+
+
+def test_plain_lines_when_stderr_is_not_a_terminal(cli, sqlite_url) -> None:
+    run = cli("run", "--db", sqlite_url, *TINY, env={"TTY_COMPATIBLE": "", "TERM": "xterm"})
+    assert run.code == 0, run.stderr
+    label = sqlite_url.replace("sqlite:", "sqlite+pysqlite:")
+    lines = run.stderr.splitlines()
+    assert f"{label}: starting" in lines
+    assert f"{label}: get done (2 rounds)" in lines
+    assert f"{label}: create done (2 rounds)" in lines
+    assert "\x1b[" not in run.stderr  # no cursor movement, no colour: a log keeps it as is
+    assert "round 1 of" not in run.stderr
+
+
+def test_quiet_prints_no_progress(cli, sqlite_url) -> None:
+    for env in ({}, TERMINAL):
+        run = cli("run", "--db", sqlite_url, *TINY, "--quiet", env=env)
+        assert run.code == 0, run.stderr
+        assert "starting" not in run.stderr and "done (" not in run.stderr
+        assert "round" not in run.stderr and "\x1b[?25l" not in run.stderr
+        assert "report written to" in run.stderr
+
+
+def test_live_progress_on_a_terminal(cli, sqlite_url) -> None:
+    run = cli("run", "--db", sqlite_url, *TINY, env=TERMINAL)
+    assert run.code == 0, run.stderr
+    assert "\x1b[?25l" in run.stderr  # the cursor hidden while the display is live
+    # The last frame: the database and scenario, the scenario's round, the run's rounds.
+    assert "create" in run.stderr and "round 2 of 2" in run.stderr
+    assert "4/4 rounds" in run.stderr
+    assert "\x1b[?25h" in run.stderr  # and shown again when the display ends
+    # The lines a log would get still print, above the bar.
+    assert "get done (2 rounds)" in run.stderr
+    assert "report written to" in run.stderr
