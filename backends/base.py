@@ -138,6 +138,12 @@ class Backend(ABC):
         (untimed; None where the server keeps none: harness.connection)."""
         return None
 
+    def on_each_connection(self, call: Callable[[Any], Any]) -> list[Any]:
+        """`call(connection)` on each of this backend's open DB-API connections, bare (not
+        traced), in a fixed order, untimed: reading the server's counters from the backend's
+        own sessions. [] where the backend does not say which connections it holds."""
+        return []
+
     @contextmanager
     def statements_forbidden(self) -> Iterator[None]:
         """While inside, any statement this backend sends raises StatementWhileVerifying

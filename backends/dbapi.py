@@ -6,6 +6,7 @@ around several statements."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from backends.base import Backend, RowData
@@ -77,3 +78,6 @@ class DbApi(Backend):
 
     def session_counters(self) -> dict[str, int] | None:
         return read_session_counters(self.target.family, self.bare)
+
+    def on_each_connection(self, call: Callable[[Any], Any]) -> list[Any]:
+        return [call(self.bare)]

@@ -5,7 +5,7 @@ process)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
@@ -80,6 +80,16 @@ class DjangoOrm(Backend):
         self.atomic = transaction.atomic
         self.connection = connection
         connection.ensure_connection()  # connect now, outside any timing
+        self._direct: tuple[Any, dict[str, Any]] | None = None
+        if tracer is not None and target.relay is not None:
+            # Django has one connection per process, set up from settings that name the
+            # server. The trace pass alone reaches it through the relay: a second connection,
+            # made the way Django makes every one, while the direct one waits untouched.
+            saved = {k: connection.settings_dict[k] for k in ("HOST", "PORT")}
+            self._direct = (connection.connection, saved)
+            connection.settings_dict.update(HOST=target.relay[0], PORT=str(target.relay[1]))
+            connection.connection = None
+            connection.ensure_connection()
         self._bare = connection.connection
         if tracer is not None:
             connection.connection = TracedConnection(self._bare, tracer)
@@ -87,7 +97,13 @@ class DjangoOrm(Backend):
         self.packet_batch = _packet_batch(connection) if target.family == "mysql" else None
 
     def close(self) -> None:
-        if self.tracer is not None:
+        if self._direct is not None:
+            # Back to the direct connection the timed rounds use.
+            direct, saved = self._direct
+            self._bare.close()
+            self.connection.connection = direct
+            self.connection.settings_dict.update(saved)
+        elif self.tracer is not None:
             # The trace instance shares Django's one connection: unwrap it, keep it open.
             self.connection.connection = self._bare
         else:
@@ -98,6 +114,9 @@ class DjangoOrm(Backend):
 
     def session_counters(self) -> dict[str, int] | None:
         return read_session_counters(self.target.family, self._bare)
+
+    def on_each_connection(self, call: Callable[[Any], Any]) -> list[Any]:
+        return [call(self._bare)]
 
     @contextmanager
     def statements_forbidden(self) -> Iterator[None]:

@@ -118,6 +118,17 @@ class SqlAlchemyOrm(Backend):
                 total[name] = total.get(name, 0) + value
         return total
 
+    def on_each_connection(self, call: Callable[[Any], Any]) -> list[Any]:
+        results = []
+        for engine in (self.engine, self.autocommit_engine):
+            raw = engine.raw_connection()
+            try:
+                bare = raw.driver_connection
+                results.append(call(getattr(bare, "wrapped", bare)))
+            finally:
+                raw.close()
+        return results
+
     @contextmanager
     def statements_forbidden(self) -> Iterator[None]:
         # Closed sessions detach their objects: reading an attribute that is not loaded

@@ -248,6 +248,15 @@ def cli() -> None:
     help="Run only the K-th of N slices of the database x scenario matrix (round-robin, "
     "deterministic); join the N results.json with `ormbench merge`.",
 )
+@click.option(
+    "--rtt",
+    "rtt_values",
+    multiple=True,
+    metavar="TIME",
+    help="Also give each ORM verdict projected at this network round-trip time (e.g. 1ms, "
+    "500us; repeatable or a comma list): measured time + round trips x (TIME - the local "
+    "round trip). Server databases only.",
+)
 @_OUTPUT_OPTION
 @_CONNECT_TIMEOUT_OPTION
 @_SUMMARY_OPTION
@@ -264,17 +273,20 @@ def run(
     margin: float,
     memory: bool,
     shard: str,
+    rtt_values: tuple[str, ...],
     output: Path,
     connect_timeout: float,
     summary: Path | None,
     quiet: bool,
 ) -> int:
     """Run the scenarios through every backend on every database and write the report."""
+    from harness.projection import parse_rtt
     from harness.run import execute, parse_shard
 
     sizes = rows  # one size, or a sweep's (click's callback checked them)
     if shard:
         parse_shard(shard)  # bad input: one line before anything runs
+    rtt = parse_rtt(rtt_values)
     names = _names(scenario_names)
     chosen = resolve(names)
     tables_of(chosen)  # a user scenario's tables must be ormbench's own: say so before running
@@ -294,6 +306,7 @@ def run(
         user_scenarios=tuple(n for n in names if ":" in n),
         shard=shard,
         memory=memory,
+        rtt=rtt,
         sizes=sizes if len(sizes) > 1 else (),
     )
     result = _execute(execute, plan, targets, embedded, quiet, label=False)

@@ -231,6 +231,7 @@ MYSQL_COUNTERS = (
     "Com_insert",
     "Com_rollback",
     "Com_select",
+    "Com_set_option",  # mysqlclient's SET autocommit, which Django sends around atomic()
     "Com_update",
 )
 
@@ -246,3 +247,41 @@ def read_session_counters(family: str, connection: Any) -> dict[str, int] | None
     counters = {str(name): int(value) for name, value in cursor.fetchall()}
     cursor.close()
     return counters
+
+
+# PostgreSQL's count of the database's transactions: pg_stat_database, read around the trace
+# pass. A session hands its counts to the view at most once a second, so each of the backend's
+# sessions first forces its flush (pg_stat_force_next_flush(), PostgreSQL 15 and later: the
+# flush happens before the session answers), and the view is read from the backend's last
+# session, in a transaction of its own and so in a fresh snapshot. The reads' own transactions
+# count too: one per session's flush and one for the reading statement (harness.runner takes
+# them off).
+PG_TRANSACTION_COUNTERS = ("xact_commit", "xact_rollback")
+
+
+def flush_statistics(family: str, connection: Any) -> bool:
+    """Have this PostgreSQL session hand its pending statistics to the shared view now (one
+    committed transaction of its own). False where the server cannot (before 15)."""
+    if family != "postgresql" or connection.info.server_version < 150000:
+        return False
+    cursor = connection.cursor()
+    cursor.execute("SELECT pg_stat_force_next_flush()")
+    cursor.close()
+    if not connection.autocommit:
+        connection.commit()  # the flush happens once the session is idle outside a transaction
+    return True
+
+
+def read_database_transactions(family: str, connection: Any) -> dict[str, int] | None:
+    """The database's committed and rolled-back transactions as pg_stat_database counts them
+    (PostgreSQL), read on `connection`; None elsewhere."""
+    if family != "postgresql" or connection.info.server_version < 150000:
+        return None
+    cursor = connection.cursor()
+    names = ", ".join(PG_TRANSACTION_COUNTERS)
+    cursor.execute(f"SELECT {names} FROM pg_stat_database WHERE datname = current_database()")
+    row = cursor.fetchone()
+    cursor.close()
+    if not connection.autocommit:
+        connection.commit()
+    return dict(zip(PG_TRANSACTION_COUNTERS, (int(v) for v in row), strict=True))

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.errors import ConfigurationError
+from harness.projection import project
 from harness.results_file import PYTEST_SOURCE, load_result
 from harness.sweep import build_sweep
 from harness.verdicts import build_comparisons
@@ -102,6 +103,13 @@ def merge(results: list[RunResult], names: list[str]) -> RunResult:
         databases=list(databases.values()),
         cells=cells,
         comparisons=build_comparisons(cells, float(plan.get("margin", 5.0))),
+        # The projections' family is the database's verdicts, as the comparisons': redrawn.
+        projections=project(
+            cells,
+            list(databases.values()),
+            tuple(plan.get("rtt", ())),
+            float(plan.get("margin", 5.0)),
+        ),
         sweep=build_sweep(cells, float(plan.get("margin", 5.0))),
     )
 

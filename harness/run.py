@@ -14,6 +14,7 @@ from typing import Any
 from backends import load_backend
 from harness.errors import INTERRUPTED_REASON, OrmbenchError
 from harness.progress import ProgressSink
+from harness.projection import project
 from harness.runner import Plan, run_in_worker
 from harness.sweep import build_sweep
 from harness.targets import Target
@@ -56,6 +57,8 @@ class _Collector:
             self.databases.append(payload)
         elif kind == "settings" and self.databases:
             self.databases[-1] = replace(self.databases[-1], connection_settings=payload)
+        elif kind == "rtt" and self.databases:
+            self.databases[-1] = replace(self.databases[-1], local_rtt_s=payload)
         elif kind == "cell":
             self.cells.append(payload)
         elif kind == "warning":
@@ -146,6 +149,7 @@ def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = N
         databases=collector.databases,
         cells=cells,
         comparisons=build_comparisons(cells, plan.margin),
+        projections=project(cells, collector.databases, plan.rtt, plan.margin),
         sweep=build_sweep(cells, plan.margin),
     )
 

@@ -24,8 +24,11 @@ from sqlalchemy import Table
 
 from backends import Backend, load_backend
 from backends.base import DOCUMENTED, EQUAL, IDIOMS
+from harness.connection import flush_statistics, read_database_transactions
 from harness.database import HarnessDatabase, connect_error, tables_of
 from harness.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
+from harness.projection import measure_local_rtt
+from harness.relay import Relay, Wire
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
@@ -35,6 +38,7 @@ from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work, load_user
 from scenarios.schema import digest
 
 FLOOR = "floor"  # the idiom of the raw DB-API floor's cells
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
 Emit = Callable[[str, Any], None]
 
@@ -53,6 +57,7 @@ class Plan:
     user_scenarios: tuple[str, ...] = ()
     shard: str = ""  # "K/N": this run is the K-th of N slices of the database x scenario matrix
     memory: bool = False  # a peak-memory pass for every scenario, not only those that ask
+    rtt: tuple[float, ...] = ()  # seconds: network distances to project the verdicts at
     # A size sweep (`--rows 100,1000,10000`): every size, smallest first, each scenario run at
     # each in turn; `rows` is then the smallest. Empty for a run of one size (`rows`).
     sizes: tuple[int, ...] = ()
@@ -208,6 +213,84 @@ def _trace_counts(tracer: Tracer, operations: int) -> TraceCounts:
     )
 
 
+def open_relay(target: Target) -> Relay | None:
+    """A started relay to the target's server for one trace pass, or None where the database
+    is not reached over TCP (SQLite; a Unix socket)."""
+    if target.family == "sqlite":
+        return None
+    host = target.url.host or "localhost"
+    if host.startswith("/"):
+        return None
+    return Relay(host, target.url.port or DEFAULT_PORTS[target.family], target.family).start()
+
+
+def no_wire_reason(target: Target) -> str:
+    if target.family == "sqlite":
+        return "embedded: no wire, the driver-level trace only"
+    return "reached through a Unix socket: no relay"
+
+
+def with_wire(counts: TraceCounts, wire: Wire) -> TraceCounts:
+    note = ""
+    if wire.encrypted:
+        note = f"TLS on {wire.encrypted} connection(s): messages not parsed after the switch"
+    return replace(
+        counts,
+        round_trips=wire.round_trips,
+        bytes_sent=wire.bytes_sent,
+        bytes_received=wire.bytes_received,
+        messages_sent=None if wire.encrypted else wire.messages_sent,
+        messages_received=None if wire.encrypted else wire.messages_received,
+        wire_statements=None if wire.encrypted else wire.statements,
+        wire_note=note,
+    )
+
+
+def backend_sessions(backend: Backend) -> int:
+    return len(backend.on_each_connection(lambda _conn: None))
+
+
+def database_transactions(
+    backend: Backend,
+    db: HarnessDatabase,
+    others: tuple[Backend, ...] = (),
+    flush_others: bool = True,
+) -> dict[str, int] | None:
+    """PostgreSQL's count of the database's transactions, every pending count flushed first;
+    None where the server keeps none cheaply (harness.connection.read_database_transactions).
+    Before the run (`flush_others`), every other session of the run flushes too: the
+    harness's own and the timed backends', whose counts would otherwise reach the view during
+    the traced run, up to a second late. Sessions outside the run (autovacuum) can still add
+    to it."""
+    family = backend.target.family
+    if family != "postgresql":
+        return None
+    if flush_others:
+        pool = db.engine.pool
+        idle = pool.checkedin() if hasattr(pool, "checkedin") else 1
+        held = [db.engine.raw_connection() for _ in range(max(1, idle))]
+        try:
+            for raw in held:
+                flush_statistics(family, raw.driver_connection)
+        finally:
+            for raw in held:
+                raw.close()
+        for other in others:
+            other.on_each_connection(lambda conn: flush_statistics(family, conn))
+    sessions = backend_sessions(backend)
+    seen: list[Any] = []
+
+    def flush_then_read(conn: Any) -> dict[str, int] | None:
+        seen.append(conn)
+        if not flush_statistics(family, conn):
+            return None
+        # The last session reads, once every session has flushed.
+        return read_database_transactions(family, conn) if len(seen) == sessions else None
+
+    readings = backend.on_each_connection(flush_then_read)
+    return readings[-1] if readings else None
+
+
 @dataclass
 class RoundCheck:
     """What one run did, read untimed after it: the outcome, and the database's own count of
@@ -267,26 +350,49 @@ def trace_unit(
     scenario: Scenario,
     db: HarnessDatabase,
     capabilities: Capabilities,
+    others: tuple[Backend, ...] = (),
 ) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
     """Run the operation once more, untimed, on a traced connection; check the work, and for
-    an equal-work cell or the floor, hold the trace to the scenario's work contract."""
+    an equal-work cell or the floor, hold the trace to the scenario's work contract.
+    `others`: the run's other open backends, whose sessions' pending statistics are flushed
+    before the server's counters are read (PostgreSQL)."""
     tracer = Tracer()
+    relay = open_relay(target)
     try:
         # The harness's own steps fail here too when the server goes away: an error cell,
         # like the backend's, not a crash of the worker.
         work = scenario.prepare(db)
-        backend = backend_cls(target, tracer)
+        traced_target = target.via_relay(relay.address) if relay is not None else target
+        backend = backend_cls(traced_target, tracer)
     except Exception as exc:
+        if relay is not None:
+            relay.close()
         return None, Outcome("error", _describe(exc, target)), None
     try:
         before = backend.session_counters()
+        transactions_before = database_transactions(backend, db, others)
         backend.begin_round()
         tracer.reset()  # count the operation, not the connection's set-up
         counter = db.write_counter()
+        wire_before = relay.snapshot() if relay is not None else None
         result = scenario.run(backend, work.argument, unit.run_idiom)
         counts = _trace_counts(tracer, scenario.operations())
+        if relay is not None and wire_before is not None:
+            relay.quiet()
+            counts = with_wire(counts, relay.snapshot() - wire_before)
+        else:
+            counts = replace(counts, wire_note=no_wire_reason(target))
         backend.end_round()
         moved = counters_moved(before, backend.session_counters())
+        server = moved
+        if transactions_before is not None:
+            after = database_transactions(backend, db, flush_others=False)
+            server = {
+                name: value - transactions_before[name] for name, value in (after or {}).items()
+            }
+            # The reads' own transactions: one flush per backend session, one reading statement.
+            server["xact_commit"] -= backend_sessions(backend) + 1
+        counts = replace(counts, server_counters=server)
         during = tracer.statements + tracer.transaction_control
         check = check_run(scenario, work, backend, result, db, counter)
         check.statements = moved
@@ -301,6 +407,8 @@ def trace_unit(
     finally:
         with suppress(Exception):  # closing a dead connection must not hide the real error
             backend.close()
+        if relay is not None:
+            relay.close()
     outcome = check.outcome
     if outcome.status == "passed" and unit.idiom in (EQUAL, FLOOR):
         contract = scenario.contract(capabilities)
@@ -431,7 +539,13 @@ def run_scenario(
             traced[unit] = (None, Outcome("error", error))
             continue
         trace, outcome, check = trace_unit(
-            target, type(backends[unit.backend]), unit, scenario, db, capabilities
+            target,
+            type(backends[unit.backend]),
+            unit,
+            scenario,
+            db,
+            capabilities,
+            tuple(backends.values()),
         )
         if unit in broken:
             outcome = broken[unit]
@@ -589,6 +703,8 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
 
         with open_backends(target, plan.backends) as backends:
             emit("settings", read_connection_settings(target, backends))
+            if target.family != "sqlite":  # an embedded database has no wire to measure
+                emit("rtt", local_round_trip(target))
             # Each scenario at every size in turn, smallest first (one size: as given).
             runs = [(name, rows) for name in plan.scenarios for rows in plan.row_sizes()]
             for index, (name, rows) in enumerate(runs):
@@ -632,6 +748,22 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                 emit("warning", left_behind)
         finally:
             db.close()
+
+
+def local_round_trip(target: Target) -> float | None:
+    """The local round-trip time for `--rtt` projections (harness.projection), on a raw
+    connection of its own, untimed; None if it cannot be measured."""
+    try:
+        connection = target.dbapi_connect(autocommit=True)
+    except Exception:  # the backends' own connections report a failing server
+        return None
+    try:
+        return measure_local_rtt(connection)
+    except Exception:
+        return None
+    finally:
+        with suppress(Exception):
+            connection.close()
 
 
 def _sized(emit: Emit, plan: Plan, rows: int) -> Emit:

@@ -4,6 +4,7 @@ connection that all use the same driver (DESIGN.md, fairness rules)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import os
 import tempfile
@@ -116,6 +117,10 @@ class Target:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     location: str | None = None  # where an embedded database lives, for the report
     options: dict[str, str] = field(default_factory=dict)  # pass-through (SQL Server)
+    # (host, port) of a loopback relay (harness.relay) that DB-API connections go through
+    # instead of the server's own address: the untimed trace pass only. Django's settings are
+    # per process and stay the server's; backends.django_orm reconnects for the trace.
+    relay: tuple[str, int] | None = None
 
     @property
     def label(self) -> str:
@@ -128,6 +133,16 @@ class Target:
     @property
     def database(self) -> str:
         return self.url.database or ""
+
+    def endpoint(self, default_port: int) -> tuple[str, int]:
+        """Where a connection goes: the relay when there is one, else the server."""
+        if self.relay is not None:
+            return self.relay
+        return self.url.host or "localhost", self.url.port or default_port
+
+    def via_relay(self, address: tuple[str, int]) -> Target:
+        """This target with its connections going through a relay listening at `address`."""
+        return dataclasses.replace(self, relay=address)
 
     @property
     def placeholder(self) -> str:
@@ -256,7 +271,9 @@ class Target:
         keyword and in its order, so pyodbc gets the same string from every backend."""
         url = self.url
         server = url.host or "localhost"
-        if url.port:
+        if self.relay is not None:
+            server = f"{self.relay[0]},{self.relay[1]}"
+        elif url.port:
             server = f"{server},{url.port}"
         parts: dict[str, str] = {}
         if self.driver != MSSQL_PYTHON:  # mssql-python brings its own driver, rejects DRIVER
@@ -297,9 +314,10 @@ class Target:
                     conn.execute(pragma)
             return conn
         if self.family == "postgresql":
+            host, port = self.endpoint(5432)
             conn = module.connect(
-                host=url.host or "localhost",
-                port=url.port or 5432,
+                host=host,
+                port=port,
                 user=url.username,
                 password=url.password,
                 dbname=url.database,
@@ -312,9 +330,10 @@ class Target:
                 conn.isolation_level = module.IsolationLevel.READ_COMMITTED
             return conn
         if self.family == "mysql":
+            host, port = self.endpoint(3306)
             kwargs: dict[str, Any] = {
-                "host": url.host or "localhost",
-                "port": url.port or 3306,
+                "host": host,
+                "port": port,
                 "user": url.username or "",
                 "database": url.database or "",
                 "connect_timeout": timeout,

@@ -9,7 +9,10 @@ Each ORM has two idioms per scenario (scenarios.base): "as documented", and "equ
 the backend runs code of its own for it. Both are compiled, each group of statements labelled
 with its idiom; where a backend has no equal-work code, its documented statements serve both.
 
-`python -m harness.tsql` prints both ORMs, scenario by scenario, for a person to read.
+`python -m harness.tsql` prints both ORMs, scenario by scenario, for a person to read: every
+statement each idiom sends, the transaction control around its work too (mssql-django's
+`SELECT @@TRANCOUNT` on leaving each atomic block, the drivers' commit() and rollback() calls),
+each marked as such.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ class Statement:
     sql: str
     parameters: int  # bound parameters in this one statement
     times: int = 1  # how many such statements one bulk operation of BULK_ROWS rows sends
+    # Transaction control, not the operation's own work: a T-SQL statement the ORM or its
+    # database backend sends around the work, or a driver call that reaches the server
+    # without T-SQL text of its own (`sql` then says so, starting with "--").
+    control: bool = False
 
 
 # scenario name -> idiom (DOCUMENTED, EQUAL) -> statements, in the order sent. EQUAL is present
@@ -453,6 +460,157 @@ def _django_bulk(
     return statements
 
 
+# --- transaction control -----------------------------------------------------------------------
+
+# How each idiom brackets its statements in transactions, per (scenario, idiom): "operation"
+# (each operation its own transaction), "run" (one transaction around the whole run) or
+# "autocommit" (each statement commits itself). SQLAlchemy's also say how the Session ends:
+# "commit" (Session.commit()) or "close" (a read: Session.close(), the pool's reset-on-return
+# rollback). The same on every database: tests/test_mssql_offline.py checks this table against
+# what the DB-API trace counts on SQLite.
+DJANGO_TRANSACTIONS: dict[tuple[str, str], str] = {
+    ("create", DOCUMENTED): "autocommit",
+    ("bulk_create", DOCUMENTED): "run",
+    ("bulk_create", EQUAL): "run",
+    ("get", DOCUMENTED): "run",
+    ("filter", DOCUMENTED): "run",
+    ("filter", EQUAL): "autocommit",
+    ("update", DOCUMENTED): "operation",
+    ("update", EQUAL): "operation",
+    ("delete", DOCUMENTED): "operation",
+    ("relationships_naive", DOCUMENTED): "run",
+    ("relationships_joined", DOCUMENTED): "run",
+    ("relationships_prefetch", DOCUMENTED): "run",
+    ("relationships_prefetch", EQUAL): "run",
+    ("aggregates", DOCUMENTED): "run",
+    ("aggregates", EQUAL): "autocommit",
+    ("paginate_offset", DOCUMENTED): "autocommit",
+    ("paginate_keyset", DOCUMENTED): "autocommit",
+    ("bulk_update", DOCUMENTED): "autocommit",
+    ("bulk_delete", DOCUMENTED): "run",
+    ("upsert", DOCUMENTED): "run",
+    ("upsert", EQUAL): "run",
+    ("streaming", DOCUMENTED): "autocommit",
+    ("streaming", EQUAL): "run",
+}
+SQLALCHEMY_TRANSACTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("create", DOCUMENTED): ("operation", "commit"),
+    ("create", EQUAL): ("autocommit", "close"),
+    ("bulk_create", DOCUMENTED): ("run", "commit"),
+    ("bulk_create", EQUAL): ("run", "commit"),
+    ("get", DOCUMENTED): ("run", "close"),
+    ("filter", DOCUMENTED): ("run", "close"),
+    ("filter", EQUAL): ("autocommit", "close"),
+    ("update", DOCUMENTED): ("operation", "commit"),
+    ("delete", DOCUMENTED): ("operation", "commit"),
+    ("relationships_naive", DOCUMENTED): ("run", "close"),
+    ("relationships_joined", DOCUMENTED): ("run", "close"),
+    ("relationships_joined", EQUAL): ("run", "close"),
+    ("relationships_prefetch", DOCUMENTED): ("run", "close"),
+    ("aggregates", DOCUMENTED): ("run", "close"),
+    ("aggregates", EQUAL): ("autocommit", "close"),
+    ("paginate_offset", DOCUMENTED): ("operation", "close"),
+    ("paginate_offset", EQUAL): ("autocommit", "close"),
+    ("paginate_keyset", DOCUMENTED): ("operation", "close"),
+    ("paginate_keyset", EQUAL): ("autocommit", "close"),
+    ("bulk_update", DOCUMENTED): ("run", "commit"),
+    ("bulk_update", EQUAL): ("autocommit", "commit"),
+    ("bulk_delete", DOCUMENTED): ("run", "commit"),
+    ("upsert", DOCUMENTED): ("run", "commit"),
+    ("upsert", EQUAL): ("run", "commit"),
+    ("streaming", DOCUMENTED): ("run", "close"),
+}
+
+TRANCOUNT = "SELECT @@TRANCOUNT"
+
+
+def _scope_words(scope: str) -> str:
+    return "once per run" if scope == "run" else "per operation"
+
+
+def _driver_call(call: str, what: str) -> Statement:
+    # pyodbc and mssql-python hand commit()/rollback() to the driver (ODBC SQLEndTran); what
+    # that puts on the wire is the driver's own, and cannot be seen without a server.
+    sql = f"-- driver call {call} (ODBC SQLEndTran): its wire form is the driver's own"
+    return Statement(what, sql, 0, 1, True)
+
+
+def django_control(scope: str) -> tuple[list[Statement], list[Statement]]:
+    """What mssql-django sends before and after an idiom's statements for `scope`: atomic()
+    turns the driver's autocommit off (the ODBC driver's manual-commit mode: the server opens
+    the transaction with the first statement), commits, and on leaving asks the server for
+    @@TRANCOUNT (mssql.base.DatabaseWrapper._set_autocommit: it turns autocommit back on only
+    when that count is above 0), a round trip of its own per transaction. In autocommit,
+    nothing."""
+    if scope == "autocommit":
+        return [], []
+    words = _scope_words(scope)
+    before = [
+        Statement(
+            f"atomic() entry, {words}: connection.autocommit = False",
+            "-- driver attribute (ODBC SQL_ATTR_AUTOCOMMIT off): its wire form is the driver's",
+            0,
+            1,
+            True,
+        )
+    ]
+    after = [
+        _driver_call("commit()", f"atomic() exit, {words}: connection.commit()"),
+        Statement(
+            f"atomic() exit, {words}: mssql-django's set_autocommit(True) asks the server "
+            "whether a transaction is open",
+            TRANCOUNT,
+            0,
+            1,
+            True,
+        ),
+    ]
+    return before, after
+
+
+def sqlalchemy_control(scope: str, ending: str) -> tuple[list[Statement], list[Statement]]:
+    """What SQLAlchemy sends around an idiom's statements for `scope`: no BEGIN on SQL Server
+    (the driver's manual-commit mode opens the transaction), the driver's commit() for
+    Session.commit(), and the pool's reset-on-return rollback() when the Session lets the
+    connection go. On the AUTOCOMMIT Engine, the same rollback() (the driver in autocommit)."""
+    words = _scope_words(scope)
+    after: list[Statement] = []
+    if ending == "commit":
+        after.append(_driver_call("commit()", f"Session.commit(), {words}"))
+    after.append(
+        _driver_call(
+            "rollback()",
+            f"the pool's reset-on-return, {'once per run' if scope == 'autocommit' else words}",
+        )
+    )
+    return [], after
+
+
+def with_transaction_control(orm: str, compiled: Compiled) -> Compiled:
+    """`compiled` with every transaction-control statement and driver call each idiom sends
+    around its work, marked `control`: the whole of what reaches the server, not only the
+    queries."""
+    table: dict[tuple[str, str], Any] = (
+        DJANGO_TRANSACTIONS if orm == "django" else SQLALCHEMY_TRANSACTIONS
+    )
+    result: Compiled = {}
+    for scenario, groups in compiled.items():
+        result[scenario] = {}
+        for idiom, statements in groups.items():
+            shape = table.get((scenario, idiom))
+            if shape is None:
+                raise RuntimeError(
+                    f"harness/tsql.py does not say how {orm}'s {idiom} {scenario} brackets its "
+                    "transactions: add it to the table"
+                )
+            if orm == "django":
+                before, after = django_control(shape)
+            else:
+                before, after = sqlalchemy_control(*shape)
+            result[scenario][idiom] = [*before, *statements, *after]
+    return result
+
+
 # --- printing -----------------------------------------------------------------------------------
 
 
@@ -488,7 +646,8 @@ def render(compiled: dict[str, Compiled], width: int = 400, shorten: bool = True
                     sql = short_sql(s.sql) if shorten else s.sql
                     sql = sql if len(sql) <= width else sql[:width] + " …"
                     count = f"{s.parameters} parameter{'' if s.parameters == 1 else 's'}"
-                    lines.append(f"    - {s.what}{times}, {count}")
+                    mark = "[transaction control] " if s.control else ""
+                    lines.append(f"    - {mark}{s.what}{times}, {count}")
                     lines.append(f"          {sql}")
         lines.append("")
     return "\n".join(lines)
@@ -521,7 +680,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.django:
         compiled = {"django": django_tsql(_offline_target(args.driver))}
     else:
-        compiled = {orm: compile_tsql(orm, args.driver) for orm in ORMS}
+        compiled = {
+            orm: with_transaction_control(orm, compile_tsql(orm, args.driver)) for orm in ORMS
+        }
     if args.json:
         data = as_json(compiled)
         print(json.dumps(data["django"] if args.django else data))

@@ -77,6 +77,18 @@ def render(result: RunResult, console: Console) -> None:
             console.print(verdicts)
         render_scaling(result, info.label, console)
     for info in result.databases:
+        header, rows = fmt.projection_table(result, info.label)
+        if rows:
+            table = Table(
+                title=f"{info.label}: verdicts at network distance (projected from round trips)",
+                title_justify="left",
+            )
+            for column in header:
+                table.add_column(column)
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
+    for info in result.databases:
         for cell in result.cells:
             if cell.database == info.label and not cell.verified:
                 console.print(
@@ -107,7 +119,7 @@ def _cells_table(
     sweep = fmt.is_sweep(result)
     headers = ["scenario", *(["rows"] if sweep else []), "backend", "idiom", "median", "IQR"]
     headers += ["rows/s", "stmts/op"]
-    headers += ["tx ctl/op", "× raw", *optional, "verified"]
+    headers += ["tx ctl/op", "trips/op", "× raw", *optional, "verified"]
     for header in headers:
         left = header in ("scenario", "backend", "idiom", "verified")
         # Only the idiom wraps ("equal work (= as documented)"): a figure or a backend's name
@@ -130,6 +142,7 @@ def _cells_table(
                 fmt.rate(cell.rows_per_s),
                 fmt.per_op(trace.statements_per_operation) if trace else "—",
                 fmt.per_op(trace.transaction_control_per_operation) if trace else "—",
+                fmt.round_trips(trace),
                 fmt.floor_multiple(result, cell),
                 *([fmt.client_share(cell)] if CLIENT_CPU in optional else []),
                 *([fmt.memory_per_row(cell)] if MEMORY_PER_ROW in optional else []),

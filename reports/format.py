@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from reports.model import Cell, Comparison, DatabaseInfo, RunResult, SweepCell
+from reports.model import Cell, Comparison, DatabaseInfo, RunResult, SweepCell, TraceCounts
 
 BACKEND_TITLES = {"sqlalchemy": "SQLAlchemy ORM", "django": "Django ORM", "dbapi": "raw DB-API"}
 SHORT_TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
@@ -84,6 +84,35 @@ def per_op(value: float | None) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def round_trips(trace: TraceCounts | None) -> str:
+    """Round trips per operation on the wire (harness.relay); "—" where not counted."""
+    return per_op(trace.round_trips_per_operation) if trace else "—"
+
+
+def wire_summary(trace: TraceCounts) -> str:
+    """One sentence on what crossed the wire in the traced run, and what the server counted."""
+    if trace.round_trips is None:
+        return f"On the wire: not counted ({trace.wire_note or 'no relay'})."
+    parts = [
+        f"On the wire: {trace.round_trips} round trips, {trace.bytes_sent:,} bytes sent and "
+        f"{trace.bytes_received:,} received"
+    ]
+    if trace.messages_sent is not None:
+        parts.append(
+            f"{trace.messages_sent} protocol messages sent, {trace.messages_received} received"
+        )
+    if trace.wire_statements:
+        kinds = ", ".join(f"{k or '?'} {v}" for k, v in sorted(trace.wire_statements.items()))
+        parts.append(f"statements the server ran: {kinds}")
+    if trace.wire_note:
+        parts.append(trace.wire_note)
+    text = "; ".join(parts) + "."
+    if trace.server_counters:
+        counted = ", ".join(f"{k} {v}" for k, v in sorted(trace.server_counters.items()))
+        text += f" The server counted: {counted}."
+    return text
+
+
 def ratio(comparison: Comparison | None) -> str:
     if comparison is None or comparison.ratio is None:
         return "—"
@@ -148,6 +177,46 @@ def orm_comparisons(result: RunResult, database: str, scenario: str) -> list[Com
         for c in result.comparisons
         if (c.database, c.scenario, c.kind) == (database, scenario, "orm")
     ]
+
+
+def distance(seconds: float) -> str:
+    """A round-trip time as people say it: "0.5 ms", "2 ms", "80 µs"."""
+    if seconds >= 1e-3 or seconds == 0:
+        return f"{seconds * 1e3:g} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def projection_table(result: RunResult, database: str) -> tuple[list[str], list[list[str]]]:
+    """`--rtt`: the header and rows of one database's verdicts by distance: per scenario and
+    idiom, the measured verdict, then the verdict projected at each distance. ([], []) when
+    there are none."""
+    own = [p for p in result.projections if p.database == database]
+    info = next((d for d in result.databases if d.label == database), None)
+    if not own or info is None or info.local_rtt_s is None:
+        return [], []
+    distances = list(dict.fromkeys(p.rtt_s for p in own))
+    header = ["scenario", "idiom", f"measured (local {distance(info.local_rtt_s)})"]
+    header += [f"at {distance(d)}" for d in distances]
+    projected = {(p.scenario, p.idiom, p.rows, p.rtt_s): p for p in own}
+    sweep = len({p.rows for p in own}) > 1
+    rows = []
+    for c in result.comparisons:
+        if c.database != database or c.kind != "orm":
+            continue
+        scenario = f"{c.scenario} at {c.rows:,} rows" if sweep else c.scenario
+        row = [scenario, IDIOM_TITLES.get(c.idiom, c.idiom), _short_verdict(c.ratio, c.verdict)]
+        for d in distances:
+            p = projected.get((c.scenario, c.idiom, c.rows, d))
+            row.append(_short_verdict(p.ratio, p.verdict) if p else "—")
+        rows.append(row)
+    return header, rows
+
+
+def _short_verdict(ratio: float | None, verdict: str) -> str:
+    """ "1.32: Django 1.32x faster", the verdict without its parenthesis (the per-scenario
+    sections give it in full)."""
+    head = verdict.split(" (")[0]
+    return f"{ratio:.2f}: {head}" if ratio is not None else head
 
 
 def work_contract(cells: list[Cell]) -> str:

@@ -48,6 +48,24 @@ class TraceCounts:
     noop_transaction_calls: int = 0  # commit()/rollback() calls the driver did not send
     verification_statements: int = 0  # sent while the harness read the returned objects
     write_transactions: int | None = None  # writing transactions the database counted
+    # On the wire (harness.relay), over the run; None where not counted (SQLite, older files)
+    round_trips: int | None = None  # client-to-server turns
+    bytes_sent: int | None = None  # client -> server
+    bytes_received: int | None = None
+    messages_sent: int | None = None  # protocol messages (TDS: packets); None: not parsed
+    messages_received: int | None = None
+    wire_statements: dict[str, int] | None = None  # first keyword of each SQL text sent
+    wire_note: str = ""  # why a wire figure is missing or partial
+    # The server's own counters moved by the traced run (PostgreSQL: the database's
+    # xact_commit/xact_rollback, the reads' own transactions taken off; MySQL/MariaDB: the
+    # sessions' Com_* status)
+    server_counters: dict[str, int] | None = None
+
+    @property
+    def round_trips_per_operation(self) -> float | None:
+        if self.round_trips is None or not self.operations:
+            return None
+        return self.round_trips / self.operations
 
     @property
     def statements_per_operation(self) -> float:
@@ -180,6 +198,20 @@ class SweepCell:
 
 
 @dataclass(frozen=True)
+class Projection:
+    """The SQLAlchemy/Django verdict of one scenario and idiom projected at a network distance
+    (harness.projection): measured time + round trips x (rtt_s - the local round trip)."""
+
+    database: str
+    scenario: str
+    idiom: str
+    rtt_s: float
+    ratio: float | None
+    verdict: str
+    rows: int | None = None  # the size compared (a size sweep has several)
+
+
+@dataclass(frozen=True)
 class DatabaseInfo:
     label: str
     family: str
@@ -194,6 +226,8 @@ class DatabaseInfo:
     connection_policy: list[dict[str, str]] = field(default_factory=list)
     # backend -> setting -> value, read back from each backend's own connection
     connection_settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The median time of one trivial round trip through the raw driver, measured once, untimed
+    local_rtt_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +245,7 @@ class RunResult:
     cells: list[Cell]
     comparisons: list[Comparison] = field(default_factory=list)
     incomplete_reason: str | None = None
+    projections: list[Projection] = field(default_factory=list)  # `--rtt`: verdicts at distance
     sweep: list[SweepCell] = field(default_factory=list)  # a run over several sizes only
 
     @property

@@ -23,13 +23,17 @@ from harness.errors import ConfigurationError
 from harness.targets import MSSQL_PYTHON, PYODBC, parse_target
 from harness.tsql import (
     BULK_ROWS,
+    DJANGO_TRANSACTIONS,
     MAX_PARAMETERS,
+    SQLALCHEMY_TRANSACTIONS,
+    TRANCOUNT,
     Compiled,
     Statement,
     compile_tsql,
     main,
     sqlalchemy_dialect,
     unsupported_reason,
+    with_transaction_control,
 )
 from scenarios import REGISTRY
 from scenarios.schema import ALL_COLUMNS, DATA_COLUMNS
@@ -275,9 +279,10 @@ def test_json_and_text_output_carry_both_idioms(capsys: pytest.CaptureFixture[st
     assert set(data) == {"sqlalchemy", "django"}
     for orm, by_scenario in data.items():
         assert list(by_scenario) == on_sql_server(orm), orm
-    update = data["django"]["update"][EQUAL][-1]
+    update = [s for s in data["django"]["update"][EQUAL] if not s["control"]][-1]
     assert "SET [quantity] = ? WHERE" in update["sql"] and update["parameters"] == 2
-    bulk = data["sqlalchemy"]["bulk_create"][EQUAL]
+    assert data["django"]["update"][EQUAL][-1]["sql"] == TRANCOUNT
+    bulk = [s for s in data["sqlalchemy"]["bulk_create"][EQUAL] if not s["control"]]
     assert [s["times"] for s in bulk] == [5, 1] and "OUTPUT inserted.id" in bulk[0]["sql"]
     assert EQUAL not in data["sqlalchemy"]["update"]
 
@@ -495,3 +500,71 @@ def test_placeholder_and_pickling(url: str, driver: object) -> None:
 def test_bad_mssql_urls(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         parse_target(url)
+
+
+# --- transaction control: every statement a backend sends ---------------------------------------
+
+
+def test_listing_marks_every_transaction_control_statement(tsql: dict[str, Compiled]) -> None:
+    for orm, compiled in tsql.items():
+        full = with_transaction_control(orm, compiled)
+        for scenario, groups in full.items():
+            for idiom, statements in groups.items():
+                work = [s for s in statements if not s.control]
+                assert work == compiled[scenario][idiom]  # the queries, in their order
+                control = [s for s in statements if s.control]
+                # A control entry is either T-SQL mssql-django sends or a driver call that
+                # says it has no T-SQL of its own here.
+                for s in control:
+                    assert s.sql == TRANCOUNT or s.sql.startswith("-- driver"), s
+                trancount = [s for s in control if s.sql == TRANCOUNT]
+                if orm == "django":
+                    # mssql-django asks for @@TRANCOUNT on leaving every atomic block.
+                    atomic = DJANGO_TRANSACTIONS[(scenario, idiom)] != "autocommit"
+                    assert len(trancount) == (1 if atomic else 0), (scenario, idiom)
+                    if atomic:
+                        assert statements[-1].sql == TRANCOUNT
+                else:
+                    assert not trancount  # SQLAlchemy sends no T-SQL for its transactions
+                    assert control and "rollback()" in control[-1].sql  # pool reset-on-return
+
+
+def test_text_listing_shows_trancount_marked(capsys: pytest.CaptureFixture[str]) -> None:
+    main([])
+    text = capsys.readouterr().out
+    sections = {part.split("\n", 1)[0]: part for part in text.split("## ")[1:]}
+    django_update = sections["update"].split("- django, as documented:")[1]
+    assert "[transaction control] atomic() exit, per operation" in django_update
+    assert TRANCOUNT in django_update
+    # Django's create runs in autocommit: no transaction control listed for it.
+    django_create = sections["create"].split("- django, as documented")[1]
+    assert "[transaction control]" not in django_create
+
+
+def test_transaction_table_matches_the_trace_on_sqlite(cli, tmp_path, sqlite_url) -> None:
+    """The table of transaction shapes (harness/tsql.py) against what the DB-API trace counts
+    for the same idioms on SQLite, where both ORMs send an explicit BEGIN for each transaction
+    (Django's atomic(), SQLAlchemy's documented pysqlite recipe)."""
+    result = cli(
+        "run", "--db", sqlite_url, "--scenarios", "all", "--rows", "20", "--rounds", "1",
+        "--warmup", "0", "--backends", "sqlalchemy,django", "--output", str(tmp_path / "r"),
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    cells = json.loads((tmp_path / "r/results.json").read_text())["cells"]
+    checked = 0
+    for cell in cells:
+        if cell["same_code_as"] or cell["trace"] is None:
+            continue
+        trace, ops = cell["trace"], cell["operations"]
+        key = (cell["scenario"], cell["idiom"])
+        if cell["backend"] == "django":
+            scope = DJANGO_TRANSACTIONS[key]
+            ending = "close" if scope == "autocommit" else "commit"  # atomic() commits
+        else:
+            scope, ending = SQLALCHEMY_TRANSACTIONS[key]
+        per_run = {"operation": ops, "run": 1, "autocommit": 0}[scope]
+        assert trace["by_kind"].get("BEGIN", 0) == per_run, (cell["backend"], key)
+        commits = (per_run or 1) if ending == "commit" else 0
+        assert trace["commits"] == commits, (cell["backend"], key)
+        checked += 1
+    assert checked == len(DJANGO_TRANSACTIONS) + len(SQLALCHEMY_TRANSACTIONS)
