@@ -101,6 +101,7 @@ def test_report_html_holds_verdicts_then_charts_sql_and_settings(html_run) -> No
     assert html.count("<details>") == len(SCENARIOS)  # the SQL, collapsed
     # every cell's client-CPU share, as in report.md, and how to read it on SQLite
     assert html.count(">client CPU</th>") == len(SCENARIOS)
+    assert html.count(">trips/op</th>") == len(SCENARIOS)  # the wire's round trips
     assert "SQLite runs inside this process" in html[scenarios:environment]
     (database,) = data["databases"]
     shown = html[environment:]
