@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -412,6 +413,21 @@ def _loglog(
         yield fig, ax
 
 
+def _line_style(line: SweepCell, color: str, style: str, marker: str) -> dict[str, Any]:
+    """How a sweep line is drawn: the backend's colour and marker, dashed and hollow for the
+    equal-work idiom, whiskers capped."""
+    return {
+        "color": color,
+        "linestyle": style,
+        "marker": marker,
+        "markersize": 5,
+        "markerfacecolor": "white" if line.idiom == "equal" else color,
+        "linewidth": 1.5,
+        "elinewidth": 1,
+        "capsize": 3,
+    }
+
+
 def _legend(fig: Figure, ax: Axes, title: str) -> None:
     """The lines' legend, right of the axes, the axes narrowed to make room for it."""
     legend = ax.legend(
@@ -474,14 +490,7 @@ def scaling_chart(
                     [(m - q1) * factor for _, m, q1, _ in points],
                     [(q3 - m) * factor for _, m, _, q3 in points],
                 ],
-                color=color,
-                linestyle=style,
-                marker=marker,
-                markersize=5,
-                markerfacecolor="white" if line.idiom == "equal" else color,
-                linewidth=1.5,
-                elinewidth=1,
-                capsize=3,
+                **_line_style(line, color, style, marker),
                 label=f"{_sweep_label(line, shared)}\n{fmt.exponent(line)}",
             )
         _legend(fig, ax, "growth exponent [95% interval]")
@@ -558,14 +567,7 @@ def floor_multiple_chart(
                 [p.rows * aside for p in points],
                 multiples,
                 yerr=[[max(b, 0.0) for b in below], [max(a, 0.0) for a in above]],
-                color=color,
-                linestyle=style,
-                marker=marker,
-                markersize=5,
-                markerfacecolor="white" if line.idiom == "equal" else color,
-                linewidth=1.5,
-                elinewidth=1,
-                capsize=3,
+                **_line_style(line, color, style, marker),
                 label=f"{_sweep_label(line, shared)}\n{_floor_change(line)}",
             )
         _legend(fig, ax, "× raw, largest size / smallest [95% interval]")
