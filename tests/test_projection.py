@@ -73,3 +73,6 @@ def test_postgresql_projection_follows_round_trips(cli, tmp_path: Path, postgres
     report = (tmp_path / "r/report.md").read_text()
     assert "### Verdicts at network distance" in report
     assert "| at 0 ms | at 1 ms | at 50 ms |" in report
+    html = (tmp_path / "r/report.html").read_text()
+    assert "<h4>Verdicts at network distance</h4>" in html
+    assert "<th>at 0 ms</th><th>at 1 ms</th><th>at 50 ms</th>" in html
