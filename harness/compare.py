@@ -37,6 +37,10 @@ Verdicts (threshold t, e.g. 0.10):
   listed, never failed;
 - when either run is a size sweep (`--rows 100,1000`), cells are matched size by size, the
   scenario named with its size ("get (1,000 rows)"), each against its own size's floor.
+
+Every judged cell also says what the gate could see there ("catches"): the smallest slowdown
+it would flag with about 95% probability, from the width of the interval it judged. "No
+regression" from a comparison that catches only +60% is a weak claim, and the output says so.
 """
 
 from __future__ import annotations
@@ -96,6 +100,10 @@ class CellChange:
     floor_ci_low: float | None = None
     floor_ci_high: float | None = None
     reason: str = ""
+    # The smallest slowdown (a ratio, 1.25 for +25%) this comparison would flag as a
+    # regression with about 95% probability, given the noise it saw in this cell (None: the
+    # cell was not judged, or had no interval). A gate is only as good as what it can see.
+    catches: float | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,24 @@ class CompareResult:
             f"(the raw DB-API floor on {database}, geometric mean over its scenarios; {moved} "
             f"of {floors} floor cells moved; gate ±{self.floor_threshold * 100:g}%)"
         )
+
+    def catch_line(self) -> str:
+        """One line on what the gate could see: the smallest slowdown of an ORM cell it would
+        flag with about 95% probability, typical and worst, or "" when no cell says."""
+        judged = [c for c in self.changes if c.catches is not None and c.backend != FLOOR]
+        if not judged:
+            return ""
+        typical = statistics.median(c.catches for c in judged)
+        worst = max(judged, key=lambda c: c.catches or 0)
+        line = (
+            f"this comparison catches a slowdown of an ORM cell with about 95% probability "
+            f"from {percent_text(typical)} (the median over {len(judged)} cells); "
+            f"the noisiest, {worst.scenario} {worst.backend} ({worst.idiom}), "
+            f"only from {percent_text(worst.catches)}"
+        )
+        if worst.catches and worst.catches > 1.5:
+            line += ": more rounds, or `--history`, narrow it"
+        return line
 
     def count(self, status: str) -> int:
         return sum(1 for c in self.changes if c.status == status)
@@ -323,7 +349,30 @@ def judge(
         floor_ci_low=_finite(relative.low) if relative else None,
         floor_ci_high=_finite(relative.high) if relative else None,
         reason=reason,
+        catches=smallest_caught(relative or own, threshold),
     )
+
+
+# One-sided 95% normal quantile: the power asked of the gate (a real slowdown flagged in 19 of
+# 20 comparisons), and the two-sided 95% quantile the intervals are drawn at.
+Z_POWER = 1.645
+Z_INTERVAL = 1.96
+
+
+def smallest_caught(interval: Interval | None, threshold: float) -> float | None:
+    """The smallest slowdown `verdict` flags with about 95% probability, from the width of the
+    interval it judged: a regression needs the lower end above 1 + t, the lower end lies about
+    Z_INTERVAL standard errors below the estimate, and the estimate itself scatters by one
+    standard error, so 95% of comparisons flag a true change of (1 + t) · exp((Z_INTERVAL +
+    Z_POWER) · se). se comes from the interval's width on a log scale."""
+    if interval is None or not (0 < interval.low <= interval.high < math.inf):
+        return None
+    se = (math.log(interval.high) - math.log(interval.low)) / (2 * Z_INTERVAL)
+    return (1 + threshold) * math.exp((Z_INTERVAL + Z_POWER) * se)
+
+
+def percent_text(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{(ratio - 1) * 100:+.0f}%"
 
 
 def verdict(interval: Interval, threshold: float) -> str:

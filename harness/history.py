@@ -28,6 +28,7 @@ from harness.compare import (
     ONLY_CURRENT,
     REGRESSION,
     WITHIN,
+    Z_POWER,
     CellChange,
     CompareResult,
     _database_keys,
@@ -168,6 +169,8 @@ def judge_history(
                 ratio=None if by_floor else math.exp(change),
                 floor_ratio=math.exp(change) if by_floor else None,
                 reason=noise,
+                # flagged past the band; the current run scatters like one more past run
+                catches=math.exp(band + Z_POWER * spread),
             )
         )
     rule = (

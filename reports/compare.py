@@ -51,6 +51,11 @@ def floor_change(c: CellChange) -> str:
     return _with_interval(c.floor_ratio, c.floor_ci_low, c.floor_ci_high)
 
 
+def caught(c: CellChange) -> str:
+    """The smallest slowdown the gate would flag in this cell with about 95% probability."""
+    return "—" if c.catches is None else f"{(c.catches - 1) * 100:+.0f}%"
+
+
 def headline(result: CompareResult) -> str:
     counts = [f"{result.count(status)} {status}" for status in STATUS_ORDER if result.count(status)]
     verdict = (
@@ -85,7 +90,7 @@ def render_console(result: CompareResult, console: Console) -> None:
         console.print(f"database: {names[0]}", markup=False, highlight=False)
     table = Table(title=gate(result), title_justify="left")
     headers = ("database",) * several + ("scenario", "backend", "baseline", "current")
-    for header in (*headers, "change [95% CI]", "vs floor [95% CI]"):
+    for header in (*headers, "change [95% CI]", "vs floor [95% CI]", "catches"):
         table.add_column(
             header, justify="left" if header in ("database", "scenario", "backend") else "right"
         )
@@ -103,6 +108,7 @@ def render_console(result: CompareResult, console: Console) -> None:
             fmt.seconds(c.current_median_s),
             change(c),
             floor_change(c),
+            caught(c),
             status + (f" ({c.reason})" if c.reason else ""),
         )
         last_db = c.database
@@ -111,6 +117,8 @@ def render_console(result: CompareResult, console: Console) -> None:
     console.print(f"[{style}]{headline(result)}[/]")
     if result.moved_databases:
         console.print(f"[bold yellow]{result.floor_move_line()}[/]", highlight=False)
+    if result.catch_line():
+        console.print(result.catch_line(), markup=False, highlight=False)
 
 
 def render_markdown(result: CompareResult) -> str:
@@ -120,6 +128,8 @@ def render_markdown(result: CompareResult) -> str:
         fmt=fmt,
         change=change,
         floor_change=floor_change,
+        caught=caught,
+        catch_line=result.catch_line(),
         headline=headline(result),
         floor_move=result.floor_move_line(),
         databases=databases(result),

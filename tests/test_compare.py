@@ -433,3 +433,69 @@ def test_one_floor_cell_wandering_is_noise_not_a_changed_machine(cli, tmp_path):
     result(everything(1.3, 13)).write(tmp_path / "slower.json")
     assert cli("compare", "base.json", "slower.json").code == 3
     assert cli("compare", "base.json", "slower.json", "--floor-threshold", "50").code == 0
+
+
+def interleaved(seed: int, noise: float, factor: float = 1.0, n: int = 20) -> list[Cell]:
+    """SQLAlchemy and the floor in one scenario, rounds interleaved: a shared per-round speed
+    (drift) and each backend's own scatter of `noise`; SQLAlchemy slowed by `factor`."""
+    rng = random.Random(seed)
+    speed = [1 + rng.gauss(0, 0.05) for _ in range(n)]
+    return [
+        cell("get", backend, [t * s * (1 + rng.gauss(0, noise)) for s in speed])
+        for backend, t in (("sqlalchemy", 0.4 * factor), ("dbapi", 0.2))
+    ]
+
+
+def test_catches_is_what_the_gate_really_flags_95_times_in_100():
+    """ "catches" promises: a slowdown of that size is flagged in about 95% of comparisons.
+    Measured on seeded synthetic runs with 8% scatter per round: at the promised size almost
+    every comparison flags it; at two thirds of that excess, clearly fewer do."""
+    probe = compare(result(interleaved(1, 0.08)), result(interleaved(2, 0.08)), 0.10)
+    (orm,) = [c for c in probe.changes if c.backend == "sqlalchemy"]
+    promised = orm.catches
+    assert 1.15 < promised < 1.6
+
+    def flagged(factor: float, trials: int = 40) -> int:
+        return sum(
+            compare(
+                result(interleaved(10 + 2 * i, 0.08)),
+                result(interleaved(11 + 2 * i, 0.08, factor)),
+                0.10,
+            ).regressions
+            != []
+            for i in range(trials)
+        )
+
+    assert flagged(promised) >= 36  # >= 90% of 40 at the promised size
+    assert flagged(1 + (promised - 1) * 2 / 3) <= 32  # short of it, the gate misses some
+
+
+def test_a_noisier_cell_catches_only_larger_slowdowns(cli, tmp_path):
+    quiet = compare(result(interleaved(3, 0.02)), result(interleaved(4, 0.02)), 0.10)
+    noisy = compare(result(interleaved(3, 0.15)), result(interleaved(4, 0.15)), 0.10)
+    (q,) = [c for c in quiet.changes if c.backend == "sqlalchemy"]
+    (n,) = [c for c in noisy.changes if c.backend == "sqlalchemy"]
+    assert 1.10 < q.catches < n.catches
+    result(interleaved(3, 0.15)).write(tmp_path / "base.json")
+    result(interleaved(4, 0.15)).write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json", "--markdown", "c.md")
+    said = " ".join(run.stdout.split())
+    assert "catches" in said
+    assert re.search(
+        r"catches a slowdown of an ORM cell with about 95% probability from \+\d+%", said
+    )
+    assert "| catches |" in (tmp_path / "c.md").read_text()
+
+
+def test_history_catches_follow_the_history_noise(tmp_path):
+    from harness.history import compare_history
+
+    caught = {}
+    for noise in (0.01, 0.10):
+        folder = history_folder(tmp_path / str(noise), noisy_runs(8, noise=noise, seed=4))
+        result(drifting(1.0, 96)).write(tmp_path / "current.json")
+        changes = compare_history(folder, tmp_path / "current.json", 10).changes
+        caught[noise] = {c.backend: c.catches for c in changes}
+    # A quiet history sees what the threshold lets it see; a noisy one only far beyond it.
+    assert 1.10 <= caught[0.01]["sqlalchemy"] < 1.2
+    assert caught[0.10]["sqlalchemy"] > 1.3
