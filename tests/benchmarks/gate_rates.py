@@ -13,7 +13,9 @@ on a real database (a benchmark, not a test: it takes minutes and asserts nothin
    first `--history` ones against the `--history` runs before it (false alarms), and every
    slowed run against the last `--history` plain runs (detection). No extra runs.
 
-Run nothing else on the machine meanwhile. Prints a Markdown table.
+Run nothing else on the machine meanwhile. Prints a Markdown table. With `--keep DIR` the runs
+stay in DIR, and a second invocation with the same DIR judges them again without re-running
+(to try a change to the gate's rule on the same measurements).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from reports.model import RunResult  # noqa: E402
 
 
 def run(db: str, out: Path, args: argparse.Namespace, slowdown: float | None = None) -> RunResult:
+    if (out / "results.json").exists():  # kept from an earlier invocation (--keep): judge again
+        return RunResult.read(out / "results.json")
     backends = "sqlalchemy,django,dbapi"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     if slowdown is not None:
@@ -50,6 +54,23 @@ def run(db: str, out: Path, args: argparse.Namespace, slowdown: float | None = N
     return RunResult.read(out / "results.json")
 
 
+def reach_line(what: str, reach: list[float]) -> str:
+    """The spread of the slowdowns the gate would flag at ~95%, over the no-change judgments."""
+    if not reach:
+        return f"\n{what}: no cell had an interval"
+    reach = sorted(reach)
+
+    def pct(q: float) -> str:
+        return f"{(reach[min(int(q * len(reach)), len(reach) - 1)] - 1) * 100:+.0f}%"
+
+    share = sum(r <= 1.25 for r in reach) / len(reach)
+    return (
+        f"\n{what}: catches (the slowdown flagged with ~95% probability) over {len(reach)} ORM "
+        f"cells: median {pct(0.5)}, quartiles {pct(0.25)} / {pct(0.75)}, worst {pct(1.0)}; "
+        f"{share:.0%} of cells catch +25%"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -61,11 +82,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--threshold", type=float, default=10.0)
     parser.add_argument("--history", type=int, default=10, help="runs in a history window")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="folder for the runs; runs already there are judged again, not re-run",
+    )
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="ormbench-gate-"))
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="ormbench-gate-"))
     threshold = args.threshold / 100
     plain = [run(args.db, folder / f"plain{i}", args) for i in range(args.pairs + 1)]
     orm_cells = alarms = floors = floor_moves = not_comparable = 0
+    reach: list[float] = []  # each ORM cell's "catches": the slowdown it would flag at ~95%
     for before, after in zip(plain, plain[1:], strict=False):
         judged = compare(before, after, threshold)
         not_comparable += bool(judged.moved_databases)
@@ -76,6 +103,8 @@ def main() -> None:
             else:
                 orm_cells += 1
                 alarms += change.status in (REGRESSION, IMPROVEMENT)
+                if change.catches is not None:
+                    reach.append(change.catches)
     print("| check | cells | flagged | rate |\n|---|--:|--:|--:|")
     print(f"| no change, ORM cells ({args.pairs} pairs) | {orm_cells} | {alarms} | "
           f"{alarms / max(orm_cells, 1):.1%} |")  # fmt: skip
@@ -83,8 +112,10 @@ def main() -> None:
           f"{floor_moves / max(floors, 1):.1%} |")  # fmt: skip
     print(f"| no change, pairs judged not comparable (exit 3) | {args.pairs} | "
           f"{not_comparable} | {not_comparable / max(args.pairs, 1):.1%} |")  # fmt: skip
+    print(reach_line("two files", reach))
     window = args.history
     history_rows = []
+    history_reach: list[float] = []
     if len(plain) > window:
         cells = alarms = 0
         for k in range(window, len(plain)):
@@ -93,6 +124,8 @@ def main() -> None:
                 if change.idiom != "floor":
                     cells += 1
                     alarms += change.status in (REGRESSION, IMPROVEMENT)
+                    if change.catches is not None:
+                        history_reach.append(change.catches)
         history_rows.append((f"no change, ORM cells ({len(plain) - window} runs)", cells, alarms))
     for level in (float(x) for x in args.slowdowns.split(",")):
         slowed = [
@@ -123,6 +156,7 @@ def main() -> None:
         print("| check | cells | flagged | rate |\n|---|--:|--:|--:|")
         for label, cells, flagged in history_rows:
             print(f"| {label} | {cells} | {flagged} | {flagged / max(cells, 1):.1%} |")
+        print(reach_line("history", history_reach))
     print(f"\nruns kept in {folder}")
 
 
