@@ -180,7 +180,8 @@ def what_differs(a: Cell, b: Cell) -> str:
         return ""
     ta, tb = a.trace, b.trace
     n = a.operations or 1
-    unit = "per row" if n > 1 else "per run"
+    # Per-row scenarios count one operation per row; others (pages, batches, queries) their own.
+    unit = "per run" if n == 1 else "per row" if n == a.rows else "per operation"
     name_a, name_b = TITLES.get(a.backend, a.backend), TITLES.get(b.backend, b.backend)
     parts = []
     sa, sb = _sent(ta), _sent(tb)

@@ -144,3 +144,32 @@ def test_list_shows_the_slices_in_the_idioms_labels(cli) -> None:
     assert result.code == 0, result.stderr
     assert 'Item.objects.order_by("id")[off:off + size]' in result.stdout
     assert 'filter(id__gt=last).order_by("id")[:size]' in result.stdout
+
+
+def test_what_differs_speaks_of_operations_not_rows_for_pages() -> None:
+    """Ten pages of a 200-row table are ten operations: statement counts are per operation,
+    never "per row" (which a per-row scenario, one operation per row, does say)."""
+    from harness.verdicts import what_differs
+    from reports.model import Cell, TraceCounts, Verification
+
+    def cell(backend: str, kinds: dict[str, int], operations: int) -> Cell:
+        trace = TraceCounts(
+            operations=operations, statements=sum(kinds.values()), transaction_control=0,
+            commits=0, rollbacks=0, rows_sent=0, rows_fetched=0, by_kind=kinds, sql=[],
+        )  # fmt: skip
+        return Cell(
+            database="db", scenario="paginate_offset", backend=backend, rows=ROWS,
+            operations=operations, rounds_s=[1.0], median_s=1.0, iqr_s=0.0, ops_per_s=1.0,
+            rows_per_s=1.0, trace=trace, verification=Verification("passed", ""),
+        )  # fmt: skip
+
+    pages = what_differs(
+        cell("sqlalchemy", {"BEGIN": 10, "SELECT": 10}, PAGES),
+        cell("django", {"SELECT": 10}, PAGES),
+    )
+    assert "2 statements per operation" in pages and "per row" not in pages
+    rows = what_differs(
+        cell("sqlalchemy", {"INSERT": ROWS, "BEGIN": ROWS}, ROWS),
+        cell("django", {"INSERT": ROWS}, ROWS),
+    )
+    assert "2 statements per row" in rows
