@@ -169,8 +169,9 @@ def judge_history(
                 ratio=None if by_floor else math.exp(change),
                 floor_ratio=math.exp(change) if by_floor else None,
                 reason=noise,
-                # flagged past the band; the current run scatters like one more past run
-                catches=math.exp(band + Z_POWER * spread),
+                # flagged past the band; the current run's distance from the history's mean
+                # scatters as the prediction interval's: spread * sqrt(1 + 1/k)
+                catches=math.exp(band + Z_POWER * spread * math.sqrt(1 + 1 / len(logs))),
             )
         )
     rule = (

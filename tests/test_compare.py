@@ -499,3 +499,28 @@ def test_history_catches_follow_the_history_noise(tmp_path):
     # A quiet history sees what the threshold lets it see; a noisy one only far beyond it.
     assert 1.10 <= caught[0.01]["sqlalchemy"] < 1.2
     assert caught[0.10]["sqlalchemy"] > 1.3
+
+
+def test_history_catches_is_what_it_really_flags_95_times_in_100():
+    from harness.history import judge_history
+
+    past = [(str(i), run) for i, run in enumerate(noisy_runs(10, noise=0.06, seed=5))]
+
+    def judged(current: RunResult) -> dict:
+        outcome = judge_history(past, current, 0.10, "current", "history")
+        return {c.backend: c for c in outcome.changes}
+
+    promised = judged(noisy_runs(1, noise=0.06, seed=6)[0])["sqlalchemy"].catches
+    assert 1.2 < promised < 1.6  # beyond the threshold: the history's noise sets it
+
+    def flagged(factor: float, trials: int = 40) -> int:
+        return sum(
+            judged(slowed(noisy_runs(1, noise=0.06, seed=100 + i)[0], "sqlalchemy", factor))[
+                "sqlalchemy"
+            ].status
+            == REGRESSION
+            for i in range(trials)
+        )
+
+    assert flagged(promised) >= 36
+    assert flagged(1 + (promised - 1) * 2 / 3) <= 32
