@@ -18,6 +18,7 @@ from backends import BACKENDS, load_backend
 from backends.base import IDIOM_TITLES, IDIOMS
 from harness.database import tables_of
 from harness.errors import (
+    EXIT_BLIND,
     EXIT_INTERRUPTED,
     EXIT_NOT_COMPARABLE,
     EXIT_OK,
@@ -550,6 +551,15 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
     help="Exit 0 even when a database's raw DB-API floor moved beyond --floor-threshold (a "
     "deliberate change of database, driver or machine); without it such a comparison exits 3.",
 )
+@click.option(
+    "--must-catch",
+    type=click.FloatRange(min=0, max=1000, min_open=True),
+    default=None,
+    metavar="PERCENT",
+    help="Exit 4 when some judged ORM cell is too noisy to catch a slowdown of PERCENT with "
+    "about 95% probability (its 'catches' figure is larger): a pass that could not see "
+    "such a regression is not a pass.",
+)
 @_SUMMARY_OPTION
 def compare(
     files: tuple[Path, ...],
@@ -559,12 +569,16 @@ def compare(
     history_size: int,
     markdown_path: Path | None,
     accept_floor_move: bool,
+    must_catch: float | None,
     summary: Path | None,
 ) -> int:
     """Compare BASELINE CURRENT cell by cell (results.json or pytest-benchmark JSON), or
     CURRENT against --history DIR. Exit 1 when a cell regressed beyond --threshold; 3 when the
     raw DB-API floor itself moved (the database or machine changed; --accept-floor-move
-    accepts that); 0 otherwise; 2 for unusable input."""
+    accepts that); 4 when --must-catch is given and some cell could not see such a slowdown;
+    0 otherwise; 2 for unusable input."""
+    from dataclasses import replace
+
     from harness.compare import compare_files
     from harness.history import compare_history
     from harness.summary import append_summary
@@ -578,6 +592,8 @@ def compare(
         result = compare_history(history, files[0], threshold, history_size, floor_threshold)
     else:
         result = compare_files(files[0], files[1], threshold, floor_threshold)
+    if must_catch is not None:
+        result = replace(result, must_catch=must_catch / 100)
     compare_report.render_console(result, report_console())
     markdown = compare_report.render_markdown(result)
     err = Console(stderr=True, highlight=False)
@@ -595,6 +611,8 @@ def compare(
         return EXIT_REGRESSION
     if result.moved_databases and not accept_floor_move:
         return EXIT_NOT_COMPARABLE
+    if result.blind:
+        return EXIT_BLIND
     return EXIT_OK
 
 

@@ -115,6 +115,9 @@ class CompareResult:
     changes: list[CellChange] = field(default_factory=list)
     rule: str = ""  # the gate's rule in words, where it is not the two-file one
     floor_threshold: float = DEFAULT_FLOOR_THRESHOLD / 100  # a fraction: the floor's own gate
+    # `--must-catch`: the slowdown (a fraction, 0.25) every judged ORM cell must be able to
+    # catch; None: not asked
+    must_catch: float | None = None
 
     @property
     def regressions(self) -> list[CellChange]:
@@ -177,6 +180,33 @@ class CompareResult:
         if worst.catches and worst.catches > 1.5:
             line += ": more rounds, or `--history`, narrow it"
         return line
+
+    @property
+    def blind(self) -> list[CellChange]:
+        """The judged ORM cells that could not catch a `must_catch` slowdown: their noise hides
+        it, so "no regression" there says nothing about a change of that size."""
+        if self.must_catch is None:
+            return []
+        return [
+            c
+            for c in self.changes
+            if c.backend != FLOOR
+            and c.status in JUDGED
+            and (c.catches is None or c.catches > 1 + self.must_catch)
+        ]
+
+    def blind_line(self) -> str:
+        """One line naming how many cells cannot see a `must_catch` slowdown, or ""."""
+        if not self.blind:
+            return ""
+        judged = [c for c in self.changes if c.backend != FLOOR and c.status in JUDGED]
+        worst = max(self.blind, key=lambda c: c.catches or math.inf)
+        return (
+            f"blind to +{self.must_catch * 100:g}%: {len(self.blind)} of {len(judged)} ORM "
+            f"cells cannot catch a slowdown that size (the noisiest, {worst.scenario} "
+            f"{worst.backend} ({worst.idiom}), only from {percent_text(worst.catches)}); run "
+            "more rounds or judge against --history"
+        )
 
     def count(self, status: str) -> int:
         return sum(1 for c in self.changes if c.status == status)

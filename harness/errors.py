@@ -14,6 +14,8 @@ EXIT_USAGE = 2
 # `ormbench compare`: the raw DB-API floor moved beyond the threshold, so the database or the
 # machine changed speed and the two runs do not compare (unless --accept-floor-move).
 EXIT_NOT_COMPARABLE = 3
+# `ormbench compare --must-catch`: some cell's noise hides a slowdown of the size asked for
+EXIT_BLIND = 4
 EXIT_INTERRUPTED = 130
 # RunResult.incomplete_reason of a run ended by Ctrl-C; exit_code() matches it exactly, since
 # a server's own message may say "interrupted" too.

@@ -119,6 +119,8 @@ def render_console(result: CompareResult, console: Console) -> None:
         console.print(f"[bold yellow]{result.floor_move_line()}[/]", highlight=False)
     if result.catch_line():
         console.print(result.catch_line(), markup=False, highlight=False)
+    if result.blind_line():
+        console.print(f"[bold yellow]{result.blind_line()}[/]", highlight=False)
 
 
 def render_markdown(result: CompareResult) -> str:
@@ -130,6 +132,7 @@ def render_markdown(result: CompareResult) -> str:
         floor_change=floor_change,
         caught=caught,
         catch_line=result.catch_line(),
+        blind_line=result.blind_line(),
         headline=headline(result),
         floor_move=result.floor_move_line(),
         databases=databases(result),

@@ -524,3 +524,22 @@ def test_history_catches_is_what_it_really_flags_95_times_in_100():
 
     assert flagged(promised) >= 36
     assert flagged(1 + (promised - 1) * 2 / 3) <= 32
+
+
+def test_must_catch_fails_a_pass_that_could_not_see_the_slowdown(cli, tmp_path):
+    """With 15% scatter per round, two 20-round runs cannot see a 25% slowdown: asked to,
+    the gate says so and exits 4; one it can see passes; a regression still exits 1."""
+    result(interleaved(7, 0.15)).write(tmp_path / "base.json")
+    result(interleaved(8, 0.15)).write(tmp_path / "current.json")
+    blind = cli("compare", "base.json", "current.json", "--must-catch", "25", "--markdown", "c.md")
+    assert blind.code == 4, blind.stdout + blind.stderr
+    said = " ".join(blind.stdout.split())
+    assert "blind to +25%: 1 of 1 ORM cells cannot catch a slowdown that size" in said
+    assert "Blind to +25%" in (tmp_path / "c.md").read_text()
+    assert cli("compare", "base.json", "current.json").code == 0  # not asked: a pass
+    wide = cli("compare", "base.json", "current.json", "--must-catch", "300")
+    assert wide.code == 0 and "blind" not in wide.stdout
+    result(interleaved(9, 0.15, factor=3.0)).write(tmp_path / "slow.json")
+    assert cli("compare", "base.json", "slow.json", "--must-catch", "25").code == 1
+    bad = cli("compare", "base.json", "current.json", "--must-catch", "-5")
+    assert bad.code == 2 and "Traceback" not in bad.stderr
