@@ -127,6 +127,7 @@ def main() -> None:
                     if change.catches is not None:
                         history_reach.append(change.catches)
         history_rows.append((f"no change, ORM cells ({len(plain) - window} runs)", cells, alarms))
+    scenario_lines: list[str] = []
     for level in (float(x) for x in args.slowdowns.split(",")):
         slowed = [
             run(args.db, folder / f"slow{level}-{i}", args, level) for i in range(args.per_level)
@@ -134,18 +135,36 @@ def main() -> None:
         cells = caught = 0
         history_cells = history_caught = 0
         past = [(str(i), r) for i, r in enumerate(plain[-window:])]
+        # cells whose own "catches" promised this slowdown, and how many of them caught it
+        promised = {"two files": [0, 0], "history": [0, 0]}
+        by_scenario: dict[str, list[int]] = {}
         for after in slowed:
             for change in compare(plain[-1], after, threshold).changes:
                 if change.backend == "sqlalchemy":
                     cells += 1
                     caught += change.status == REGRESSION
+                    tally = by_scenario.setdefault(change.scenario, [0, 0])
+                    tally[0] += change.status == REGRESSION
+                    tally[1] += 1
+                    if change.catches is not None and change.catches <= 1 + level:
+                        promised["two files"][0] += change.status == REGRESSION
+                        promised["two files"][1] += 1
             if len(past) >= window:
                 for change in judge_history(past, after, threshold, "current", "runs").changes:
                     if change.backend == "sqlalchemy":
                         history_cells += 1
                         history_caught += change.status == REGRESSION
+                        if change.catches is not None and change.catches <= 1 + level:
+                            promised["history"][0] += change.status == REGRESSION
+                            promised["history"][1] += 1
         print(f"| SQLAlchemy slowed {level:.0%} ({args.per_level} runs) | {cells} | {caught} | "
               f"{caught / max(cells, 1):.1%} |")  # fmt: skip
+        scenario_lines.append(
+            f"- slowed {level:.0%}: "
+            + ", ".join(f"{name} {hit}/{n}" for name, (hit, n) in by_scenario.items())
+            + "; cells whose 'catches' promised it: "
+            + ", ".join(f"{how} {hit} of {n}" for how, (hit, n) in promised.items())
+        )
         if history_cells:
             history_rows.append(
                 (f"SQLAlchemy slowed {level:.0%} ({args.per_level} runs)", history_cells,
@@ -157,6 +176,8 @@ def main() -> None:
         for label, cells, flagged in history_rows:
             print(f"| {label} | {cells} | {flagged} | {flagged / max(cells, 1):.1%} |")
         print(reach_line("history", history_reach))
+    print("\nTwo files, caught by scenario (SQLAlchemy cells):\n")
+    print("\n".join(scenario_lines))
     print(f"\nruns kept in {folder}")
 
 
