@@ -543,3 +543,20 @@ def test_must_catch_fails_a_pass_that_could_not_see_the_slowdown(cli, tmp_path):
     assert cli("compare", "base.json", "slow.json", "--must-catch", "25").code == 1
     bad = cli("compare", "base.json", "current.json", "--must-catch", "-5")
     assert bad.code == 2 and "Traceback" not in bad.stderr
+
+
+def test_history_a_floor_that_alone_got_faster_does_not_make_an_orm_regress(tmp_path):
+    """Against the floor SQLAlchemy looks 60% slower, but its own time went down a little:
+    the floor moved, not the ORM (as with two files, where the own interval must agree)."""
+    from harness.history import judge_history
+
+    past = [(str(i), run) for i, run in enumerate(noisy_runs(8, noise=0.02, seed=7))]
+    typical = noisy_runs(1, noise=0.02, seed=8)[0]
+    faster_floor = slowed(slowed(typical, "dbapi", 0.6), "sqlalchemy", 0.95)
+    found = {c.backend: c for c in judge_history(past, faster_floor, 0.10, "c", "h").changes}
+    assert found["sqlalchemy"].floor_ratio > 1.5
+    assert found["sqlalchemy"].status == INCONCLUSIVE
+    assert "own time did not move that way" in found["sqlalchemy"].reason
+    really = slowed(slowed(typical, "dbapi", 0.6), "sqlalchemy", 1.3)
+    found = {c.backend: c for c in judge_history(past, really, 0.10, "c", "h").changes}
+    assert found["sqlalchemy"].status == REGRESSION  # own time up too: a regression
