@@ -27,11 +27,17 @@ def policy_engine(
     target: Target, creator: Callable[[], Any], autocommit: bool = False, **options: Any
 ) -> Engine:
     """An Engine on the connection policy: DB-API connections from `creator` (which wraps
-    `Target.dbapi_connect`), the policy's isolation level (or AUTOCOMMIT), and on SQLite the
-    explicit BEGIN. `options` go to `create_engine` (e.g. a pool class that observes the
-    default one)."""
+    `Target.dbapi_connect`), the policy's isolation level (or AUTOCOMMIT, without the
+    return-to-pool ROLLBACK), and on SQLite the explicit BEGIN. `options` go to
+    `create_engine` (e.g. a pool class that observes the default one)."""
     family = target.family
     level = "AUTOCOMMIT" if autocommit else ISOLATION.get(family)
+    if autocommit:
+        # SQLAlchemy's documented switch for connections in autocommit: no ROLLBACK when a
+        # connection goes back to the pool, as there is no transaction to end. Without it
+        # mysqlclient sends one to the server every time (psycopg and sqlite3 do nothing),
+        # a round trip the contract's one self-committing statement does not have.
+        options.setdefault("skip_autocommit_rollback", True)
     engine = create_engine(
         target.sqlalchemy_url(), creator=creator, isolation_level=level, **options
     )
