@@ -163,21 +163,22 @@ class CompareResult:
             f"of {floors} floor cells moved; gate ±{self.floor_threshold * 100:g}%)"
         )
 
+    def _judged_orm(self) -> list[CellChange]:
+        return [c for c in self.changes if c.backend != FLOOR and c.status in JUDGED]
+
     def catch_line(self) -> str:
         """One line on what the gate could see: the smallest slowdown of an ORM cell it would
         flag with about 95% probability, typical and worst, or "" when no cell says."""
-        judged = [c for c in self.changes if c.catches is not None and c.backend != FLOOR]
+        judged = [c for c in self._judged_orm() if c.catches is not None]
         if not judged:
             return ""
         typical = statistics.median(c.catches for c in judged)
-        worst = max(judged, key=lambda c: c.catches or 0)
         line = (
             f"this comparison catches a slowdown of an ORM cell with about 95% probability "
             f"from {percent_text(typical)} (the median over {len(judged)} cells); "
-            f"the noisiest, {worst.scenario} {worst.backend} ({worst.idiom}), "
-            f"only from {percent_text(worst.catches)}"
+            f"{_noisiest(judged)}"
         )
-        if worst.catches and worst.catches > 1.5:
+        if max(c.catches for c in judged) > 1.5:
             line += ": more rounds, or `--history`, narrow it"
         return line
 
@@ -187,25 +188,18 @@ class CompareResult:
         it, so "no regression" there says nothing about a change of that size."""
         if self.must_catch is None:
             return []
-        return [
-            c
-            for c in self.changes
-            if c.backend != FLOOR
-            and c.status in JUDGED
-            and (c.catches is None or c.catches > 1 + self.must_catch)
-        ]
+        bound = 1 + self.must_catch
+        return [c for c in self._judged_orm() if c.catches is None or c.catches > bound]
 
     def blind_line(self) -> str:
         """One line naming how many cells cannot see a `must_catch` slowdown, or ""."""
-        if not self.blind:
+        blind = self.blind
+        if not blind:
             return ""
-        judged = [c for c in self.changes if c.backend != FLOOR and c.status in JUDGED]
-        worst = max(self.blind, key=lambda c: c.catches or math.inf)
         return (
-            f"blind to +{self.must_catch * 100:g}%: {len(self.blind)} of {len(judged)} ORM "
-            f"cells cannot catch a slowdown that size (the noisiest, {worst.scenario} "
-            f"{worst.backend} ({worst.idiom}), only from {percent_text(worst.catches)}); run "
-            "more rounds or judge against --history"
+            f"blind to +{self.must_catch * 100:g}%: {len(blind)} of {len(self._judged_orm())} "
+            f"ORM cells cannot catch a slowdown that size ({_noisiest(blind)}); run more rounds "
+            "or judge against --history"
         )
 
     def count(self, status: str) -> int:
@@ -399,6 +393,15 @@ def smallest_caught(interval: Interval | None, threshold: float) -> float | None
         return None
     se = (math.log(interval.high) - math.log(interval.low)) / (2 * Z_INTERVAL)
     return (1 + threshold) * math.exp((Z_INTERVAL + Z_POWER) * se)
+
+
+def _noisiest(cells: list[CellChange]) -> str:
+    """ "the noisiest, get sqlalchemy (equal), only from +59%" (no interval: the worst)."""
+    worst = max(cells, key=lambda c: c.catches or math.inf)
+    return (
+        f"the noisiest, {worst.scenario} {worst.backend} ({worst.idiom}), "
+        f"only from {percent_text(worst.catches)}"
+    )
 
 
 def percent_text(ratio: float | None) -> str:

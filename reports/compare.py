@@ -53,7 +53,9 @@ def floor_change(c: CellChange) -> str:
 
 def caught(c: CellChange) -> str:
     """The smallest slowdown the gate would flag in this cell with about 95% probability."""
-    return "—" if c.catches is None else f"{(c.catches - 1) * 100:+.0f}%"
+    from harness.compare import percent_text
+
+    return percent_text(c.catches)
 
 
 def headline(result: CompareResult) -> str:
@@ -117,10 +119,10 @@ def render_console(result: CompareResult, console: Console) -> None:
     console.print(f"[{style}]{headline(result)}[/]")
     if result.moved_databases:
         console.print(f"[bold yellow]{result.floor_move_line()}[/]", highlight=False)
-    if result.catch_line():
-        console.print(result.catch_line(), markup=False, highlight=False)
-    if result.blind_line():
-        console.print(f"[bold yellow]{result.blind_line()}[/]", highlight=False)
+    if catch_line := result.catch_line():
+        console.print(catch_line, markup=False, highlight=False)
+    if blind_line := result.blind_line():
+        console.print(f"[bold yellow]{blind_line}[/]", highlight=False)
 
 
 def render_markdown(result: CompareResult) -> str:
