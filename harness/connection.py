@@ -77,6 +77,13 @@ POLICIES: dict[str, tuple[Setting, ...]] = {
             "(case-sensitive, as the scenarios define text matching)",
         ),
         Setting("autocommit", "per ORM design; the floor runs in autocommit"),
+        Setting(
+            "rollback on return to the pool",
+            "SQLAlchemy's equal-work AUTOCOMMIT engine skips it (skip_autocommit_rollback, "
+            "SQLAlchemy's documented switch); its documented Session engine keeps it",
+            "SQLAlchemy: rollback() on every return, which mysqlclient sends as a ROLLBACK "
+            "even in autocommit",
+        ),
     ),
     "sqlite": (
         Setting(
