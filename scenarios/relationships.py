@@ -28,7 +28,7 @@ from scenarios.schema import CHILD_TABLE, PARENT_TABLE, NormalRow
 # Parents per IN list: SQLAlchemy's selectinload batch (its default chunksize). Every database
 # takes 500 parameters in one statement (SQLite's oldest limit is 999, SQL Server's 2,100).
 IN_LIST_PARENTS = 500
-# What the offline SQL Server listing shows: the default run (--rows 1000).
+# What the offline SQL Server listing shows by default: the default run (--rows 1000).
 LISTED_PARENTS = parent_count(1000)
 
 Pair = tuple[Any, list[Any]]  # (parent, its children, loaded)
@@ -153,7 +153,9 @@ def sqlalchemy_naive_tsql(tools: Any) -> dict[str, list[Any]]:
     return {
         DOCUMENTED: [
             tools.single(select(Parent).order_by(Parent.id), "Session.scalars(select(Parent))"),
-            replace(tools.single(lazy, "parent.children, lazy load"), times=LISTED_PARENTS),
+            replace(
+                tools.single(lazy, "parent.children, lazy load"), times=parent_count(tools.rows)
+            ),
         ]
     }
 
@@ -168,7 +170,7 @@ def django_naive_tsql(tools: Any) -> dict[str, list[Any]]:
             tools.select_sql(DjangoParent.objects.order_by("id"), "Parent.objects.order_by('id')"),
             replace(
                 tools.select_sql(per_parent, "parent.children.order_by('id')"),
-                times=LISTED_PARENTS,
+                times=parent_count(tools.rows),
             ),
         ]
     }
@@ -376,7 +378,7 @@ def dbapi_prefetch(db: Any, _: None) -> list[Pair]:
 def sqlalchemy_prefetch_tsql(tools: Any) -> dict[str, list[Any]]:
     # selectinload's second query as it sends it for a batch of parents: the key it groups
     # the children by first, then the child's columns.
-    ids = list(range(1, LISTED_PARENTS + 1))
+    ids = list(range(1, min(parent_count(tools.rows), IN_LIST_PARENTS) + 1))
     children = select(Child.parent_id, Child).where(Child.parent_id.in_(ids)).order_by(Child.id)
     return {
         DOCUMENTED: [
@@ -393,7 +395,8 @@ def django_prefetch_tsql(tools: Any) -> dict[str, list[Any]]:
 
     parents = tools.select_sql(DjangoParent.objects.order_by("id"), "Parent.objects")
     # What prefetch_related() runs: the Prefetch queryset filtered to the parents loaded.
-    batch = [DjangoParent(id=pk) for pk in range(1, LISTED_PARENTS + 1)]
+    listed = min(parent_count(tools.rows), IN_LIST_PARENTS)
+    batch = [DjangoParent(id=pk) for pk in range(1, listed + 1)]
     children = DjangoChild.objects.order_by("id").filter(parent__in=batch)
     return {
         DOCUMENTED: [

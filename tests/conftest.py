@@ -65,6 +65,49 @@ def mariadb_url() -> Iterator[str]:
     yield from _scratch_database(MARIADB_ADMIN_URL, "MariaDB")
 
 
+# A server that speaks SQL Server's protocol: the URLs from the environment (a user's own SQL
+# Server, e.g. the compose service), else the one `../shared/tds/start` runs beside the checkout
+# (Babelfish for PostgreSQL: TDS and T-SQL on 127.0.0.1:1433; it registers ODBC Driver 18 from
+# this Python's `[mssql]` extra). One URL per driver: every SQL Server test runs with both.
+MSSQL_DRIVERS = ("pyodbc", "mssqlpython")
+MSSQL_URL_VARIABLES = {"pyodbc": "ORMBENCH_TEST_MSSQL", "mssqlpython": "ORMBENCH_TEST_MSSQL_PYTHON"}
+TDS_START = ROOT.parent / "shared" / "tds" / "start"
+
+
+@pytest.fixture(scope="session")
+def mssql_admin_urls() -> dict[str, str]:
+    """Driver -> URL of a SQL Server-protocol server to make scratch databases on."""
+    urls = {d: os.environ[v] for d, v in MSSQL_URL_VARIABLES.items() if os.environ.get(v)}
+    if len(urls) < len(MSSQL_DRIVERS) and TDS_START.exists():
+        # Idempotent: a server already listening is left alone, only the driver registered.
+        started = subprocess.run(
+            [str(TDS_START), "--python", sys.executable],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        for line in started.stdout.splitlines():
+            driver = line.partition("://")[0].removeprefix("mssql+")
+            if driver in MSSQL_DRIVERS:
+                urls.setdefault(driver, line.strip())
+    return urls
+
+
+@pytest.fixture(scope="session", params=MSSQL_DRIVERS)
+def mssql_url(request: pytest.FixtureRequest, mssql_admin_urls: dict[str, str]) -> Iterator[str]:
+    """A scratch database on the SQL Server-protocol server, through each driver in turn."""
+    driver = request.param
+    admin = mssql_admin_urls.get(driver)
+    if admin is None:
+        _unavailable(
+            f"SQL Server through {driver}",
+            RuntimeError(
+                f"set {MSSQL_URL_VARIABLES[driver]}, or put shared/tds beside the checkout"
+            ),
+        )
+    yield from _scratch_database(admin, f"SQL Server through {driver}")
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'bench.sqlite3'}"
