@@ -51,9 +51,10 @@ def test_proxy_counts_statements_transactions_and_rows(tmp_path: Path) -> None:
         # mssql-django's batches: the statement that does the work decides the kind.
         ("SET NOCOUNT OFF; UPDATE [t] SET [x] = ? WHERE [t].[id] = ?", "UPDATE"),
         (
-            "SET NOCOUNT ON INSERT INTO [t] ([x]) VALUES (?); SELECT CAST(SCOPE_IDENTITY() AS bigint)",
+            "SET NOCOUNT ON INSERT INTO [t] ([x]) VALUES (?); "
+            "SELECT CAST(SCOPE_IDENTITY() AS bigint)",
             "INSERT",
-        ),  # fmt: skip
+        ),
         ("SET NOCOUNT ON", "SET"),
         # ... and the question it asks on leaving atomic(): transaction control, not a read.
         ("SELECT @@TRANCOUNT", "@@TRANCOUNT"),
