@@ -21,6 +21,7 @@ from harness.errors import (
     EXIT_BLIND,
     EXIT_INTERRUPTED,
     EXIT_NOT_COMPARABLE,
+    EXIT_NOTHING_COMPARED,
     EXIT_OK,
     EXIT_REGRESSION,
     EXIT_USAGE,
@@ -576,7 +577,8 @@ def compare(
     CURRENT against --history DIR. Exit 1 when a cell regressed beyond --threshold; 3 when the
     raw DB-API floor itself moved (the database or machine changed; --accept-floor-move
     accepts that); 4 when --must-catch is given and some cell could not see such a slowdown;
-    0 otherwise; 2 for unusable input."""
+    5 when no ORM cell could be compared at all (different plans); 0 otherwise; 2 for unusable
+    input."""
     from dataclasses import replace
 
     from harness.compare import compare_files
@@ -609,6 +611,8 @@ def compare(
         err.print(f"summary appended to {path}", markup=False)
     if result.regressions:
         return EXIT_REGRESSION
+    if result.compared_nothing:
+        return EXIT_NOTHING_COMPARED
     if result.moved_databases and not accept_floor_move:
         return EXIT_NOT_COMPARABLE
     if result.blind:

@@ -60,11 +60,12 @@ def caught(c: CellChange) -> str:
 
 def headline(result: CompareResult) -> str:
     counts = [f"{result.count(status)} {status}" for status in STATUS_ORDER if result.count(status)]
-    verdict = (
-        f"{len(result.regressions)} regression{'s' if len(result.regressions) != 1 else ''}"
-        if result.regressions
-        else "no regression"
-    )
+    if result.regressions:
+        verdict = f"{len(result.regressions)} regression{'s' if len(result.regressions) != 1 else ''}"
+    elif result.compared_nothing:
+        verdict = "nothing compared"
+    else:
+        verdict = "no regression"
     return f"{verdict} ({', '.join(counts) or 'no cells'})"
 
 
@@ -115,8 +116,11 @@ def render_console(result: CompareResult, console: Console) -> None:
         )
         last_db = c.database
     console.print(table)
-    style = "bold red" if result.regressions else "bold green"
+    failed = result.regressions or result.compared_nothing
+    style = "bold red" if failed else "bold green"
     console.print(f"[{style}]{headline(result)}[/]")
+    if nothing_line := result.nothing_line():
+        console.print(f"[bold red]{nothing_line}[/]", highlight=False)
     if result.moved_databases:
         console.print(f"[bold yellow]{result.floor_move_line()}[/]", highlight=False)
     if catch_line := result.catch_line():
@@ -137,6 +141,7 @@ def render_markdown(result: CompareResult) -> str:
         blind_line=result.blind_line(),
         headline=headline(result),
         floor_move=result.floor_move_line(),
+        nothing_line=result.nothing_line(),
         databases=databases(result),
         gate=gate(result),
     )
