@@ -207,9 +207,11 @@ def cli() -> None:
 @click.option(
     "--rounds",
     type=click.IntRange(min=1),
-    default=DEFAULT_ROUNDS,
-    show_default=True,
-    help="Timed rounds per backend (6 or more for a 95% interval).",
+    default=None,
+    help=f"Timed rounds per backend. Default: {DEFAULT_ROUNDS}, or more where the plan makes "
+    "over 25 SQLAlchemy/Django verdicts per database: the fewest rounds at which a verdict can "
+    "survive the correction across them (log2(40 x verdicts)), said before the run. 6 or more "
+    "give a 95% interval; fewer than that minimum leave every verdict inconclusive.",
 )
 @click.option(
     "--warmup",
@@ -268,7 +270,7 @@ def run(
     scenario_names: tuple[str, ...],
     backend_names: tuple[str, ...],
     rows: tuple[int, ...],
-    rounds: int,
+    rounds: int | None,
     warmup: int,
     seed: int,
     idiom: str,
@@ -296,6 +298,8 @@ def run(
     backends = _backend_names(backend_names)
     targets, embedded = _targets(dbs, connect_timeout)
     output = prepare_output(output)
+    idioms = IDIOMS if idiom == "both" else (idiom,)
+    rounds = _rounds(rounds, chosen, backends, idioms, len(sizes), quiet)
     plan = Plan(
         scenarios=tuple(scenarios),
         backends=tuple(backends),
@@ -303,7 +307,7 @@ def run(
         rounds=rounds,
         warmup=warmup,
         seed=seed,
-        idioms=IDIOMS if idiom == "both" else (idiom,),
+        idioms=idioms,
         margin=margin,
         user_scenarios=tuple(n for n in names if ":" in n),
         shard=shard,
@@ -317,6 +321,43 @@ def run(
         return exit_code(result)  # nothing ran (e.g. no database reachable): the error says it
     write_report(result, output, summary, err)
     return exit_code(result)
+
+
+def _rounds(
+    asked: int | None,
+    scenarios: list[Any],
+    backends: list[str],
+    idioms: tuple[str, ...],
+    sizes: int,
+    quiet: bool,
+) -> int:
+    """The timed rounds: as asked, else DEFAULT_ROUNDS or the fewest at which a verdict can
+    survive the correction across the plan's verdicts (harness.verdicts), whichever is more.
+    Said before the run when the default grew, and when the rounds asked for cannot support
+    any verdict, so that nobody first meets that as a column of "inconclusive"."""
+    from harness.verdicts import planned_verdicts, rounds_for_claims
+
+    family = planned_verdicts(scenarios, map(load_backend, backends), idioms, sizes)
+    need = rounds_for_claims(family) if family else 0
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if asked is None:
+        rounds = max(DEFAULT_ROUNDS, need)
+        if rounds > DEFAULT_ROUNDS and not quiet:
+            err.print(
+                f"rounds: {rounds}, the fewest at which a verdict can survive the correction "
+                f"across the plan's {family} SQLAlchemy/Django verdicts per database "
+                "(--rounds sets them)",
+                markup=False,
+            )
+        return rounds
+    if asked < need and not quiet:
+        err.print(
+            f"note: {asked} rounds cannot support any of the plan's {family} SQLAlchemy/Django "
+            f"verdicts per database (Holm's correction across them): every one will read "
+            f"inconclusive; --rounds {need} or more can",
+            markup=False,
+        )
+    return asked
 
 
 def write_report(result: RunResult, output: Path, summary: Path | None, err: Console) -> None:
