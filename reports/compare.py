@@ -61,7 +61,8 @@ def caught(c: CellChange) -> str:
 def headline(result: CompareResult) -> str:
     counts = [f"{result.count(status)} {status}" for status in STATUS_ORDER if result.count(status)]
     if result.regressions:
-        verdict = f"{len(result.regressions)} regression{'s' if len(result.regressions) != 1 else ''}"
+        count = len(result.regressions)
+        verdict = f"{count} regression{'s' if count != 1 else ''}"
     elif result.compared_nothing:
         verdict = "nothing compared"
     else:

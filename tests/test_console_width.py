@@ -1,0 +1,85 @@
+"""The console report in an 80- and a 120-column terminal, from a real small SQLite run: no
+figure, label or word cut ("109.…", "SQLA…"), every line within the width, the two SQLAlchemy
+idioms told apart, and the bottom line first."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from harness.results_file import load_result
+from reports import console as console_report
+from reports import format as fmt
+
+# "BEGIN…COMMIT" is a word of the report's own, not a cut.
+OWN_ELLIPSES = ("BEGIN…COMMIT",)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    """create, get and filter: SQLAlchemy has an equal-work idiom of its own in create and
+    filter, and in get the equal work is the documented code."""
+    from conftest import run_cli
+
+    folder = tmp_path_factory.mktemp("width")
+    run = run_cli(
+        "run",
+        "--rows",
+        "30",
+        "--rounds",
+        "6",
+        "--scenarios",
+        "create,get,filter",
+        "--output",
+        "out",
+        "-q",
+        cwd=folder,
+    )
+    assert run.code == 0, run.stderr
+    return load_result(folder / "out/results.json")
+
+
+def render(result, width: int) -> str:
+    out = io.StringIO()
+    console_report.render(result, Console(file=out, width=width, color_system=None))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_nothing_is_cut_and_every_line_fits(result, width):
+    text = render(result, width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    stripped = text
+    for word in OWN_ELLIPSES:
+        stripped = stripped.replace(word, "")
+    assert "…" not in stripped, text
+    for cell in result.cells:  # every figure whole
+        assert fmt.seconds(cell.median_s) in text
+        assert fmt.floor_multiple(result, cell) in text
+    for c in result.comparisons:
+        if c.kind == "orm":
+            assert fmt.ratio(c) in text
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_two_sqlalchemy_idioms_are_told_apart(result, width):
+    """create, get and filter: one line per SQLAlchemy idiom, labelled apart (the full
+    table's idiom column, or the lines' abbreviations and their key)."""
+    text = render(result, width)
+    lines = text.splitlines()
+    if any(line.startswith("┃ scenario") for line in lines):
+        cells = [[p.strip() for p in line.split("│")] for line in lines if "│" in line]
+        labels = [c[3] for c in cells if c[2] == "SQLAlchemy"]
+        assert labels[0::2] == ["as documented"] * 3, labels
+        assert len(labels) == 6 and all(x.startswith("equal work") for x in labels[1::2])
+    else:
+        rows = [line.split() for line in lines if line.startswith("  SQLAlchemy ")]
+        assert [r[1] for r in rows] == ["doc", "eq", "doc", "eq=doc", "doc", "eq"]
+        assert "eq: equal work" in " ".join(text.split())
+
+
+def test_a_wide_terminal_keeps_the_full_table(result):
+    text = render(result, 200)
+    assert "┃ scenario" in text and "equal work" in text and "rows/s" in text
