@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reports import format as fmt
+from reports.bottom_line import bottom_lines
 from reports.model import Cell, RunResult
 
 STATUS_STYLE = {
@@ -25,6 +26,7 @@ STATUS_STYLE = {
 def render(result: RunResult, console: Console) -> None:
     if not result.complete:
         console.print(f"[bold yellow]INCOMPLETE RUN:[/] {result.incomplete_reason or ''}")
+    render_bottom_line(result, console)
     for info in result.databases:
         groups = fmt.scenario_cells(result, info.label)
         if info.error:
@@ -94,6 +96,37 @@ def render(result: RunResult, console: Console) -> None:
                     f"{cell.verification.status}:[/] {cell.verification.reason}",
                     markup=True,
                 )
+
+
+def render_bottom_line(result: RunResult, console: Console) -> None:
+    """Per database: the verdicts' tally per idiom, the decisive differences, what they mean."""
+    several = len(result.databases) > 1
+    for line in bottom_lines(result):
+        where = f" ({fmt.database_heading(result, line.label)})" if several else ""
+        console.print(Text(f"Bottom line{where}", style="bold"))
+        for text in line.tallies:
+            console.print(f"  {text}", markup=False)
+        if line.decisive:
+            console.print("  decisive differences, largest first:", markup=False)
+            for text in line.decisive:
+                for part in textwrap.wrap(
+                    text,
+                    max(console.width, 40),
+                    initial_indent="  - ",
+                    subsequent_indent="    ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                ):
+                    console.print(part, markup=False)
+        for part in textwrap.wrap(
+            line.meaning,
+            max(console.width, 40),
+            initial_indent="  ",
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        ):
+            console.print(part, markup=False)
+        console.print()
 
 
 CLIENT_CPU = "client CPU"

@@ -5,6 +5,7 @@ idioms told apart, and the bottom line first."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console
@@ -83,3 +84,29 @@ def test_the_two_sqlalchemy_idioms_are_told_apart(result, width):
 def test_a_wide_terminal_keeps_the_full_table(result):
     text = render(result, 200)
     assert "┃ scenario" in text and "equal work" in text and "rows/s" in text
+
+
+def test_every_report_opens_with_the_bottom_line(result):
+    from reports import html, markdown
+    from reports.bottom_line import bottom_lines
+
+    (line,) = bottom_lines(result)
+    orm = [c for c in result.comparisons if c.kind == "orm"]
+    for idiom, text in zip(("as documented", "equal work"), line.tallies, strict=True):
+        assert text.startswith(f"{idiom}: SQLAlchemy faster in ")
+        counts = [int(n) for n in re.findall(r" in (\d+)", text)]
+        assert sum(counts) == 3 and text.endswith("(of 3)")  # create, get, filter
+    winners = [c for c in orm if c.verdict.endswith("faster")]
+    assert len(line.decisive) <= len(winners)  # get's shared comparison is one line
+    sizes = [float(re.search(r"([\d.]+)x faster", d).group(1)) for d in line.decisive]
+    assert sizes == sorted(sizes, reverse=True)
+    assert "inconclusive verdict is not a tie" in line.meaning or "No scenario" in line.meaning
+
+    console_text = render(result, 80)
+    assert console_text.startswith("Bottom line\n  as documented: SQLAlchemy faster in")
+    md = markdown.render(result)
+    assert md.startswith("# ormbench report\n\n## Bottom line\n\n- **as documented**:")
+    page = html.render(result)
+    assert page.index('id="bottom-line"') < page.index('id="verdicts"')
+    # The long explanation follows the verdicts, not before them.
+    assert page.index("Ratios are SQLAlchemy time") > page.index('<table class="verdicts')
