@@ -14,7 +14,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column
 from sqlalchemy.engine import make_url
 
-
 MIN_BAR = 10  # characters: the least a progress bar still reads as one
 
 
@@ -44,7 +43,7 @@ class Lines:
 
     def round(self, label: str, scenario: str, done: int, total: int) -> None:
         if done == total:
-            self(f"{label}: {scenario} done ({total} rounds)")
+            self(f"{label}: {scenario} done ({total} round{'' if total == 1 else 's'})")
 
     def __enter__(self) -> Lines:
         return self

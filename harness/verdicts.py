@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from backends import FLOOR, ORM_PAIR
 from backends.base import DOCUMENTED
 from harness.stats import Decision, Interval, holm, paired_decision, paired_ratio
+from reports.format import plural
 from reports.model import Cell, Comparison, TraceCounts
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ def what_differs(a: Cell, b: Cell) -> str:
             return ", ".join(f"{k} {_per_op(v, n)}" for k, v in sorted(kinds.items()))
 
         parts.append(
-            f"{name_a} sends {_per_op(total_a, n)} statements {unit} ({show(sa)}), "
+            f"{name_a} sends {plural(_per_op(total_a, n), 'statement')} {unit} ({show(sa)}), "
             f"{name_b} {_per_op(total_b, n)} ({show(sb)})"
         )
     if ta.transactions != tb.transactions or ta.autocommit_statements != tb.autocommit_statements:
@@ -240,17 +241,22 @@ def what_differs(a: Cell, b: Cell) -> str:
         def shape(t: TraceCounts) -> str:
             explicit = t.transactions - t.autocommit_statements
             if not explicit:
-                return f"{t.autocommit_statements} statements that commit themselves"
+                return f"{own(t.autocommit_statements)}"
             if not t.autocommit_statements:
-                return f"{explicit} BEGIN…COMMIT transactions"
+                return plural(explicit, "BEGIN…COMMIT transaction")
             return (
-                f"{explicit} BEGIN…COMMIT transactions and {t.autocommit_statements} "
-                "statements that commit themselves"
+                f"{plural(explicit, 'BEGIN…COMMIT transaction')} and {own(t.autocommit_statements)}"
             )
+
+        def own(count: int) -> str:
+            verb = "commits itself" if count == 1 else "commit themselves"
+            return f"{plural(count, 'statement')} that {verb}"
 
         parts.append(f"{name_a} runs {shape(ta)}, {name_b} {shape(tb)}")
     if ta.rows_fetched != tb.rows_fetched:
-        parts.append(f"{name_a} fetches {ta.rows_fetched} rows, {name_b} {tb.rows_fetched}")
+        parts.append(
+            f"{name_a} fetches {plural(ta.rows_fetched, 'row')}, {name_b} {tb.rows_fetched}"
+        )
     if ta.update_columns != tb.update_columns and (ta.update_columns or tb.update_columns):
 
         def cols(t: TraceCounts) -> str:
