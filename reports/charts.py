@@ -193,6 +193,7 @@ def medians_chart(result: RunResult, database: str, scenario: str, cells: list[C
                 alpha=0.45 if light else 0.9,
                 edgecolor=color,
                 linewidth=1,
+                hatch=None if cell.verified else "///",  # failed: not just a paler grey
             )
             ax.errorbar(
                 median,
@@ -221,8 +222,10 @@ def medians_chart(result: RunResult, database: str, scenario: str, cells: list[C
         label = f"{scenario}{at}: median time per round by backend and idiom"
         svg = to_svg(fig, f"{database}/{scenario}{key}/medians", label)
     caption = (
-        f"{label}; whiskers span the interquartile range of the timed rounds; lighter bars: "
-        "the equal-work idiom; grey bars: verification failed, the time does not count."
+        f"{label}. Colours: SQLAlchemy red, Django green, the raw DB-API floor dark grey; "
+        "lighter bars: the equal-work idiom (an idiom that is the documented code is drawn "
+        "once); pale hatched bars: verification failed, the time does not count. Whiskers span "
+        "the interquartile range of the timed rounds."
     )
     return Chart("medians", svg, caption)
 
@@ -292,7 +295,9 @@ def ratio_chart(
     caption = (
         f"{label}. Points: the median of the per-round ratios; lines: the 95% interval; "
         "hollow points and arrow heads: no bound (fewer than 6 rounds). Left of 1, SQLAlchemy "
-        f"is faster; shaded: within ±{margin:g}%, no practical difference."
+        f"is faster; shaded: within ±{margin:g}%, no practical difference. Colours: the "
+        "verdict, red SQLAlchemy faster, green Django faster, blue no practical difference, "
+        "grey inconclusive or no verdict."
     )
     return Chart("ratio", svg, caption)
 
