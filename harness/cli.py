@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -99,9 +100,12 @@ def prepare_output(folder: Path) -> Path:
 
 
 def report_console() -> Console:
-    """Stdout, wide enough for the report's tables also when it goes to a CI log or a file."""
+    """Stdout, wide enough for the report's tables also when it goes to a CI log or a file
+    (unless $COLUMNS says how wide)."""
     out = Console(highlight=False)
-    return out if out.is_terminal else Console(highlight=False, width=140)
+    if out.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return out
+    return Console(highlight=False, width=140)
 
 
 def _targets(dbs: tuple[str, ...], connect_timeout: float) -> tuple[list[Target], bool]:

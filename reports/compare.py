@@ -10,6 +10,7 @@ from rich.table import Table
 
 from reports import format as fmt
 from reports.markdown import _env
+from reports.narrow import Record, natural_width, print_records
 
 if TYPE_CHECKING:
     from harness.compare import CellChange, CompareResult
@@ -116,7 +117,10 @@ def render_console(result: CompareResult, console: Console) -> None:
             status + (f" ({c.reason})" if c.reason else ""),
         )
         last_db = c.database
-    console.print(table)
+    if natural_width(table) <= console.width:
+        console.print(table)
+    else:
+        _print_narrow(result, console, several)
     failed = result.regressions or result.compared_nothing
     style = "bold red" if failed else "bold green"
     console.print(f"[{style}]{headline(result)}[/]")
@@ -128,6 +132,36 @@ def render_console(result: CompareResult, console: Console) -> None:
         console.print(catch_line, markup=False, highlight=False)
     if blind_line := result.blind_line():
         console.print(f"[bold yellow]{blind_line}[/]", highlight=False)
+
+
+def _print_narrow(result: CompareResult, console: Console, several: bool) -> None:
+    """The table as records (reports.narrow): per scenario each cell's baseline, current and
+    verdict on a line, its intervals and what it catches below."""
+    console.print(gate(result), markup=False)
+    records = [
+        Record(
+            group=f"{c.database} · {c.scenario}" if several else c.scenario,
+            label=fmt.SHORT_TITLES.get(c.backend, c.backend)
+            + " "
+            + {"documented": "doc", "equal": "eq"}.get(c.idiom, c.idiom),
+            values=[
+                fmt.seconds(c.baseline_median_s),
+                fmt.seconds(c.current_median_s),
+                c.status,
+                change(c),
+                floor_change(c),
+                caught(c),
+                c.reason,
+            ],
+            style=STATUS_STYLE.get(c.status, ""),
+        )
+        for c in result.changes
+    ]
+    headers = ["baseline", "current", "verdict", "change", "vs floor", "catches", "why"]
+    print_records(console, headers, records, "scenario", styled="verdict")
+    console.print(
+        "doc: as documented, eq: equal work; change and vs floor: 95% intervals", markup=False
+    )
 
 
 def render_markdown(result: CompareResult) -> str:

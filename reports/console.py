@@ -13,7 +13,8 @@ from rich.text import Text
 
 from reports import format as fmt
 from reports.bottom_line import bottom_lines
-from reports.model import Cell, RunResult
+from reports.model import Cell, RunResult, SweepCell
+from reports.narrow import Record, natural_width, print_records
 
 STATUS_STYLE = {
     "passed": "green",
@@ -87,7 +88,12 @@ def render(result: RunResult, console: Console) -> None:
                 table.add_column(column)
             for row in rows:
                 table.add_row(*row)
-            console.print(table)
+            if natural_width(table) <= console.width:
+                console.print(table)
+                continue
+            console.print(table.title, markup=False)
+            records = [Record(group=row[0] or "", label=row[1], values=row[2:]) for row in rows]
+            print_records(console, header[2:], records, "scenario")
     for info in result.databases:
         for cell in result.cells:
             if cell.database == info.label and not cell.verified:
@@ -226,7 +232,26 @@ def render_scaling(result: RunResult, label: str, console: Console) -> None:
         )
         if cell.floor_trend in ("grows", "shrinks") and not cell.same_code_as:
             lines.append(f"{cell.scenario}: {fmt.floor_growth(result, cell)}")
-    console.print(table)
+    if natural_width(table) <= console.width:
+        console.print(table)
+    else:
+        console.print(table.title, markup=False)
+        records = [
+            Record(
+                group=cell.scenario,
+                label=short_label(cell),
+                values=[
+                    fmt.exponent(cell),
+                    fmt.TREND_TITLES.get(cell.floor_trend, "—"),
+                    *([fmt.local_exponents(cell)] if many else []),
+                    " → ".join(fmt.sweep_multiples(cell)),
+                ],
+            )
+            for cell in cells
+        ]
+        headers = ["exponent", "× raw change", *(["between sizes"] if many else []), "× raw"]
+        print_records(console, headers, records, "scenario", styled="× raw change")
+        console.print(IDIOM_KEY.split(";")[0], markup=False)
     for line in lines:
         console.print(line, markup=False)
 
@@ -259,7 +284,7 @@ def _fits_wide(table: Table, console: Console) -> bool:
     return sum(rest) + WIDE_DIFFERS + 3 * len(table.columns) + 1 <= console.width
 
 
-def short_label(cell: Cell) -> str:
+def short_label(cell: Cell | SweepCell) -> str:
     """ "SQLAlchemy eq", "Django eq=doc", "raw DB-API floor": backend and idiom (IDIOM_KEY)."""
     idiom = SHORT_IDIOMS.get(cell.idiom, cell.idiom)
     if cell.same_code_as:

@@ -5,6 +5,7 @@ idioms told apart, and the bottom line first."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -110,3 +111,46 @@ def test_every_report_opens_with_the_bottom_line(result):
     assert page.index('id="bottom-line"') < page.index('id="verdicts"')
     # The long explanation follows the verdicts, not before them.
     assert page.index("Ratios are SQLAlchemy time") > page.index('<table class="verdicts')
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_compare_reads_at_80_and_120_columns(result, width):
+    from harness.compare import compare
+    from reports import compare as compare_report
+
+    outcome = compare(result, result, 0.10, "base.json", "current.json")
+    out = io.StringIO()
+    compare_report.render_console(outcome, Console(file=out, width=width, color_system=None))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text, text
+    for change in outcome.changes:
+        assert compare_report.change(change) in text
+        assert compare_report.caught(change) in text
+    assert "SQLAlchemy doc" in text and "SQLAlchemy eq" in text or "(equal work)" in text
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_concurrency_reads_at_80_and_120_columns(tmp_path_factory, width):
+    from conftest import run_cli
+
+    folder = tmp_path_factory.mktemp(f"concurrency{width}")
+    run = run_cli(
+        "concurrency",
+        "--threads",
+        "1,2",
+        "--operations",
+        "10",
+        "--rows",
+        "20",
+        "-q",
+        cwd=folder,
+        env={"COLUMNS": str(width)},
+    )
+    assert run.code == 0, run.stderr
+    text = run.stdout
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text, text
+    data = json.loads((folder / "ormbench-report/concurrency.json").read_text())
+    for cell in data["cells"]:
+        assert f"{cell['operations']:,}" in text
