@@ -349,7 +349,7 @@ def _print_cell_lines(
         if width([*columns, column], gap) <= console.width:
             columns.insert(-1, column)
         else:
-            left_out.append(column[0])
+            left_out.append("client CPU" if column[0] == "CPU" else column[0])
     console.print(fmt.database_heading(result, label), markup=False)
     widths = [_column_width(col, cells) for col in columns]
     header = "scenario".ljust(first) + "".join(
