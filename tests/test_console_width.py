@@ -154,3 +154,13 @@ def test_concurrency_reads_at_80_and_120_columns(tmp_path_factory, width):
     data = json.loads((folder / "ormbench-report/concurrency.json").read_text())
     for cell in data["cells"]:
         assert f"{cell['operations']:,}" in text
+
+
+def test_charts_draw_one_comparison_where_both_idioms_are_the_same_code(result):
+    """get: both ORMs' equal work is their documented code, one measurement: one row in the
+    charts, named so; create's two idioms differ and keep a row each."""
+    from reports import html
+
+    page = html.render(result)
+    assert "get · as documented = equal work" in page and "get · equal work" not in page
+    assert "create · as documented" in page and "create · equal work" in page
