@@ -220,7 +220,10 @@ def test_charts_render_in_headless_chromium(html_run) -> None:
         ] * len(SCENARIOS)
         for chart in charts:
             assert chart["width"] > 600 and chart["height"] > 50, chart  # laid out, scaled
-            assert chart["texts"] > 5 and chart["shapes"] > 10 and chart["drawn"] > 0, chart
+            # A ratio chart of one row (get: both idioms the same code, drawn once) has fewer
+            # labels than the others; drawn it still is.
+            least = 3 if chart["kind"] == "chart ratio" else 5
+            assert chart["texts"] > least and chart["shapes"] > 10 and chart["drawn"] > 0, chart
         # Laid out for a 1,100-pixel window: nothing sticks out sideways.
         overflow = "return document.documentElement.scrollWidth - window.innerWidth"
         assert driver.execute_script(overflow) <= 0
@@ -408,7 +411,10 @@ def test_sweep_report_html_renders_in_headless_chromium(sweep_run) -> None:
         assert [c["kind"] for c in charts] == SWEEP_FIGURES
         for chart in charts:
             assert chart["width"] > 600 and chart["height"] > 50, chart
-            assert chart["texts"] > 5 and chart["shapes"] > 10 and chart["drawn"] > 0, chart
+            # A ratio chart of one row (get: both idioms the same code, drawn once) has fewer
+            # labels than the others; drawn it still is.
+            least = 3 if chart["kind"] == "chart ratio" else 5
+            assert chart["texts"] > least and chart["shapes"] > 10 and chart["drawn"] > 0, chart
         # The legends right of the log-log axes stay inside their charts.
         inside = driver.execute_script(
             """return [...document.querySelectorAll('#scaling figure svg')].map(svg => {
