@@ -353,6 +353,7 @@ def _rounds(
     Said before the run when the default grew, and when the rounds asked for cannot support
     any verdict, so that nobody first meets that as a column of "inconclusive"."""
     from harness.verdicts import planned_verdicts, rounds_for_claims
+    from reports.format import plural as fmt_plural
 
     family = planned_verdicts(scenarios, map(load_backend, backends), idioms, sizes)
     need = rounds_for_claims(family) if family else 0
@@ -369,7 +370,8 @@ def _rounds(
         return rounds
     if asked < need and not quiet:
         err.print(
-            f"note: {asked} rounds cannot support any of the plan's {family} SQLAlchemy/Django "
+            f"note: {fmt_plural(asked, 'round')} cannot support any of the plan's {family} "
+            "SQLAlchemy/Django "
             f"verdicts per database (Holm's correction across them): every one will read "
             f"inconclusive; --rounds {need} or more can",
             markup=False,
