@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from harness.errors import (
     EXIT_BLIND,
     EXIT_INTERRUPTED,
     EXIT_NOT_COMPARABLE,
+    EXIT_NOTHING_COMPARED,
     EXIT_OK,
     EXIT_REGRESSION,
     EXIT_USAGE,
@@ -98,9 +100,12 @@ def prepare_output(folder: Path) -> Path:
 
 
 def report_console() -> Console:
-    """Stdout, wide enough for the report's tables also when it goes to a CI log or a file."""
+    """Stdout, wide enough for the report's tables also when it goes to a CI log or a file
+    (unless $COLUMNS says how wide)."""
     out = Console(highlight=False)
-    return out if out.is_terminal else Console(highlight=False, width=140)
+    if out.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return out
+    return Console(highlight=False, width=140)
 
 
 def _targets(dbs: tuple[str, ...], connect_timeout: float) -> tuple[list[Target], bool]:
@@ -206,9 +211,11 @@ def cli() -> None:
 @click.option(
     "--rounds",
     type=click.IntRange(min=1),
-    default=DEFAULT_ROUNDS,
-    show_default=True,
-    help="Timed rounds per backend (6 or more for a 95% interval).",
+    default=None,
+    help=f"Timed rounds per backend. Default: {DEFAULT_ROUNDS}, or more where the plan makes "
+    "over 25 SQLAlchemy/Django verdicts per database: the fewest rounds at which a verdict can "
+    "survive the correction across them (log2(40 x verdicts)), said before the run. 6 or more "
+    "give a 95% interval; fewer than that minimum leave every verdict inconclusive.",
 )
 @click.option(
     "--warmup",
@@ -267,7 +274,7 @@ def run(
     scenario_names: tuple[str, ...],
     backend_names: tuple[str, ...],
     rows: tuple[int, ...],
-    rounds: int,
+    rounds: int | None,
     warmup: int,
     seed: int,
     idiom: str,
@@ -293,8 +300,11 @@ def run(
     tables_of(chosen)  # a user scenario's tables must be ormbench's own: say so before running
     scenarios = [s.name for s in chosen]
     backends = _backend_names(backend_names)
+    output = prepare_output(output)  # before the embedded database's folder exists
     targets, embedded = _targets(dbs, connect_timeout)
-    output = prepare_output(output)
+    _note_rtt_on_sqlite(rtt, targets, quiet)
+    idioms = IDIOMS if idiom == "both" else (idiom,)
+    rounds = _rounds(rounds, chosen, backends, idioms, len(sizes), quiet)
     plan = Plan(
         scenarios=tuple(scenarios),
         backends=tuple(backends),
@@ -302,7 +312,7 @@ def run(
         rounds=rounds,
         warmup=warmup,
         seed=seed,
-        idioms=IDIOMS if idiom == "both" else (idiom,),
+        idioms=idioms,
         margin=margin,
         user_scenarios=tuple(n for n in names if ":" in n),
         shard=shard,
@@ -314,13 +324,66 @@ def run(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if not result.cells and result.incomplete_reason != INTERRUPTED_REASON:
         return exit_code(result)  # nothing ran (e.g. no database reachable): the error says it
-    write_report(result, output, summary, err)
+    write_report(result, output, summary, err, f"{result.wall_s:.1f} s")
     return exit_code(result)
 
 
-def write_report(result: RunResult, output: Path, summary: Path | None, err: Console) -> None:
+def _note_rtt_on_sqlite(rtt: tuple[float, ...], targets: list[Target], quiet: bool) -> None:
+    """--rtt projects round trips on the wire; SQLite has none. Say so rather than drop it."""
+    embedded = [t for t in targets if t.family == "sqlite"]
+    if rtt and embedded and not quiet:
+        where = "the embedded SQLite" if len(embedded) == len(targets) else "SQLite databases"
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"note: --rtt is ignored for {where}: it runs inside this process, with no network "
+            "round trips to project (server databases get the projection)",
+            markup=False,
+        )
+
+
+def _rounds(
+    asked: int | None,
+    scenarios: list[Any],
+    backends: list[str],
+    idioms: tuple[str, ...],
+    sizes: int,
+    quiet: bool,
+) -> int:
+    """The timed rounds: as asked, else DEFAULT_ROUNDS or the fewest at which a verdict can
+    survive the correction across the plan's verdicts (harness.verdicts), whichever is more.
+    Said before the run when the default grew, and when the rounds asked for cannot support
+    any verdict, so that nobody first meets that as a column of "inconclusive"."""
+    from harness.verdicts import planned_verdicts, rounds_for_claims
+    from reports.format import plural as fmt_plural
+
+    family = planned_verdicts(scenarios, map(load_backend, backends), idioms, sizes)
+    need = rounds_for_claims(family) if family else 0
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if asked is None:
+        rounds = max(DEFAULT_ROUNDS, need)
+        if rounds > DEFAULT_ROUNDS and not quiet:
+            err.print(
+                f"rounds: {rounds}, the fewest at which a verdict can survive the correction "
+                f"across the plan's {family} SQLAlchemy/Django verdicts per database "
+                "(--rounds sets them)",
+                markup=False,
+            )
+        return rounds
+    if asked < need and not quiet:
+        err.print(
+            f"note: {fmt_plural(asked, 'round')} cannot support any of the plan's {family} "
+            "SQLAlchemy/Django "
+            f"verdicts per database (Holm's correction across them): every one will read "
+            f"inconclusive; --rounds {need} or more can",
+            markup=False,
+        )
+    return asked
+
+
+def write_report(
+    result: RunResult, output: Path, summary: Path | None, err: Console, took: str
+) -> None:
     """Console report, results.json, report.md and report.html in `output`, and the job
-    summary."""
+    summary; `took` says whose time the run's wall time is (a merge's is its shards')."""
     from harness.summary import append_summary
     from reports import html as html_report  # matplotlib: loaded only to write a report
 
@@ -330,7 +393,7 @@ def write_report(result: RunResult, output: Path, summary: Path | None, err: Con
     (output / "report.html").write_text(html_report.render(result), encoding="utf-8")
     err.print(
         f"report written to {output}/report.md, {output}/report.html and "
-        f"{output}/results.json ({result.wall_s:.1f} s)"
+        f"{output}/results.json ({took})"
     )
     for path in append_summary(markdown_report.render_summary(result), summary):
         err.print(f"summary appended to {path}", markup=False)
@@ -444,8 +507,8 @@ def concurrency(
             raise ConfigurationError(
                 f"unknown backend '{name}'", f"choose from: {', '.join(WORKLOADS)}"
             )
+    output = prepare_output(output)  # before the embedded database's folder exists
     targets, embedded = _targets(dbs, connect_timeout)
-    output = prepare_output(output)
     plan = ConcurrencyPlan(
         threads=threads,
         backends=tuple(dict.fromkeys(backends)),
@@ -483,7 +546,9 @@ def report(results: Path, output: Path, summary: Path | None) -> int:
     from harness.results_file import load_result
 
     result = load_result(results)
-    write_report(result, prepare_output(output), summary, Console(stderr=True, highlight=False))
+    took = f"re-rendered; the run took {result.wall_s:.1f} s"
+    err = Console(stderr=True, highlight=False)
+    write_report(result, prepare_output(output), summary, err, took)
     return exit_code(result)
 
 
@@ -497,7 +562,9 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
     from harness.merge import merge_files
 
     result = merge_files(list(results))
-    write_report(result, prepare_output(output), summary, Console(stderr=True, highlight=False))
+    took = f"merged; the shards ran {result.wall_s:.1f} s in all"
+    err = Console(stderr=True, highlight=False)
+    write_report(result, prepare_output(output), summary, err, took)
     return exit_code(result)
 
 
@@ -576,7 +643,8 @@ def compare(
     CURRENT against --history DIR. Exit 1 when a cell regressed beyond --threshold; 3 when the
     raw DB-API floor itself moved (the database or machine changed; --accept-floor-move
     accepts that); 4 when --must-catch is given and some cell could not see such a slowdown;
-    0 otherwise; 2 for unusable input."""
+    5 when no ORM cell could be compared at all (different plans); 0 otherwise; 2 for unusable
+    input."""
     from dataclasses import replace
 
     from harness.compare import compare_files
@@ -609,6 +677,8 @@ def compare(
         err.print(f"summary appended to {path}", markup=False)
     if result.regressions:
         return EXIT_REGRESSION
+    if result.compared_nothing:
+        return EXIT_NOTHING_COMPARED
     if result.moved_databases and not accept_floor_move:
         return EXIT_NOT_COMPARABLE
     if result.blind:

@@ -183,6 +183,22 @@ class CompareResult:
         return line
 
     @property
+    def compared_nothing(self) -> bool:
+        """Did the gate judge no ORM cell at all (different plans, too few rounds, cells in one
+        run only)? Then "no regression" would say nothing, and the gate does not pass."""
+        return not self._judged_orm()
+
+    def nothing_line(self) -> str:
+        """One line saying the gate compared no ORM cell and why it cannot pass, or ""."""
+        if not self.compared_nothing:
+            return ""
+        return (
+            "nothing compared: no ORM cell of the current run could be judged against the "
+            "baseline (the plans, sizes or cells differ, or a side has too few rounds), so "
+            "this comparison cannot pass"
+        )
+
+    @property
     def blind(self) -> list[CellChange]:
         """The judged ORM cells that could not catch a `must_catch` slowdown: their noise hides
         it, so "no regression" there says nothing about a change of that size."""

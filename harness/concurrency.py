@@ -89,6 +89,7 @@ from reports.concurrency import (
     Latency,
     OperationTrace,
 )
+from reports.format import plural
 from reports.model import DatabaseInfo
 from scenarios.concurrency import WORKLOADS, Workload, key_of, label
 from scenarios.data import make_rows
@@ -715,11 +716,11 @@ def run_database(
                 cell = measure(target, backend, threads, plan, db, stop)
                 emit("cell", cell)
                 if watchdog is not None:
-                    watchdog.saw_progress(f"{backend} at {threads} threads")
+                    watchdog.saw_progress(f"{backend} at {plural(threads, 'thread')}")
                 rate = f"{cell.ops_per_s:,.0f} ops/s, " if cell.ops_per_s else ""
                 emit(
                     "progress",
-                    f"{target.label}: {threads} threads, {backend}: {rate}"
+                    f"{target.label}: {plural(threads, 'thread')}, {backend}: {rate}"
                     f"{cell.verification.status}",
                 )
                 if cell.verification.status == "error":

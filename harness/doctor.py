@@ -121,9 +121,19 @@ def odbc() -> list[Line]:
         lines.append(Line("pyodbc.drivers()", ", ".join(registered) or "none"))
     odbcinst = shutil.which("odbcinst")
     if odbcinst is None:
-        lines.append(
-            Line("odbcinst -q -d", "odbcinst is not installed", False, "apt-get install odbcinst")
-        )
+        # Debian's unixodbc (the README's install line) ships no odbcinst program; the
+        # registry it would read is the one pyodbc.drivers() listed above, so nothing is
+        # missing. Only without pyodbc is the program the way to look.
+        if registered is None:
+            lines.append(
+                Line(
+                    "odbcinst -q -d", "odbcinst is not installed", False, "apt-get install odbcinst"
+                )
+            )
+        else:
+            lines.append(
+                Line("odbcinst -q -d", "not installed (optional: pyodbc.drivers() reads the same)")
+            )
     else:
         proc = subprocess.run([odbcinst, "-q", "-d"], capture_output=True, text=True, timeout=10)
         found = [line.strip("[] ") for line in proc.stdout.splitlines() if line.strip()]

@@ -16,6 +16,9 @@ EXIT_USAGE = 2
 EXIT_NOT_COMPARABLE = 3
 # `ormbench compare --must-catch`: some cell's noise hides a slowdown of the size asked for
 EXIT_BLIND = 4
+# `ormbench compare`: no ORM cell could be judged (different plans, too few rounds, nothing in
+# common), so the gate saw nothing and must not pass
+EXIT_NOTHING_COMPARED = 5
 EXIT_INTERRUPTED = 130
 # RunResult.incomplete_reason of a run ended by Ctrl-C; exit_code() matches it exactly, since
 # a server's own message may say "interrupted" too.

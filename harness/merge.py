@@ -95,6 +95,8 @@ def merge(results: list[RunResult], names: list[str]) -> RunResult:
     return replace(
         first,
         started_at=min(r.started_at for r in results),
+        # The shards' own time, summed: the merged record keeps what the runs took (which the
+        # report calls "shards' time"), not the time merge itself took.
         wall_s=sum(r.wall_s for r in results),
         complete=not incomplete,
         incomplete_reason="; ".join(i or "" for i in incomplete) or None,

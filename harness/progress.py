@@ -14,6 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column
 from sqlalchemy.engine import make_url
 
+MIN_BAR = 10  # characters: the least a progress bar still reads as one
+
 
 class ProgressSink(Protocol):
     """Where `execute` reports: a line (a database starts, a warning), the run's size in
@@ -41,7 +43,7 @@ class Lines:
 
     def round(self, label: str, scenario: str, done: int, total: int) -> None:
         if done == total:
-            self(f"{label}: {scenario} done ({total} rounds)")
+            self(f"{label}: {scenario} done ({total} round{'' if total == 1 else 's'})")
 
     def __enter__(self) -> Lines:
         return self
@@ -63,13 +65,12 @@ class Live(Lines):
 
     def __init__(self, console: Console) -> None:
         super().__init__(console)
+        # The label and counts keep their natural width; the bar takes what is left (at
+        # least MIN_BAR), so on a narrow terminal the bar shrinks, never the words.
         self.progress = Progress(
-            TextColumn(
-                "{task.description}",
-                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
-            ),
-            TextColumn("{task.fields[round]}"),
-            BarColumn(),
+            TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+            TextColumn("{task.fields[round]}", table_column=Column(no_wrap=True)),
+            BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=MIN_BAR)),
             TextColumn("{task.completed}/{task.total} rounds"),
             TimeRemainingColumn(),
             console=console,
@@ -88,13 +89,20 @@ class Live(Lines):
         self.progress.start()
 
     def round(self, label: str, scenario: str, done: int, total: int) -> None:
-        self.progress.update(
-            self.task,
-            advance=1,
-            description=f"{short_label(label)} · {scenario}",
-            round=f"round {done} of {total}",
-        )
+        described = f"{short_label(label)} · {scenario}"
+        counted = f"round {done} of {total}"
+        if len(described) + len(counted) + self._fixed_width() > self.progress.console.width:
+            # Too narrow for both: the scenario alone (its database's "starting" line is
+            # printed above the bar).
+            described = scenario
+        self.progress.update(self.task, advance=1, description=described, round=counted)
         super().round(label, scenario, done, total)
+
+    def _fixed_width(self) -> int:
+        """What the rest of the line takes: the bar at its least, "k/n rounds", the time left
+        and the gaps between the columns."""
+        total = self.progress.tasks[0].total or 0
+        return MIN_BAR + len(f"{total}/{total} rounds") + len("-:--:--") + 4
 
     def __enter__(self) -> Live:
         return self

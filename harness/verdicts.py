@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from backends import FLOOR, ORM_PAIR
+from backends.base import DOCUMENTED
 from harness.stats import Decision, Interval, holm, paired_decision, paired_ratio
+from reports.format import plural
 from reports.model import Cell, Comparison, TraceCounts
+
+if TYPE_CHECKING:
+    from backends.base import Backend
+    from scenarios.base import Scenario
 
 TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
 
@@ -148,14 +155,48 @@ def _family_claims(
     return surviving, {database: len(family) for database, family in families.items()}
 
 
+def rounds_for_claims(family: int) -> int:
+    """The fewest rounds at which a verdict can survive Holm's correction among `family`
+    verdicts: with n rounds the strongest sign-test evidence (every round's ratio on one side)
+    has p = 2 / 2^n, and Holm's first step asks for 0.05 / family. With exactly this many, a
+    claim needs every round on its side; each further round allows about one stray round."""
+    need = 0.05 / max(family, 1)
+    return max(1, math.ceil(math.log2(2 / need) - 1e-9))
+
+
+def planned_verdicts(
+    scenarios: Iterable[type[Scenario]],
+    backends: Iterable[type[Backend]],
+    idioms: Iterable[str],
+    sizes: int = 1,
+) -> int:
+    """How many SQLAlchemy/Django verdicts one database of the plan makes at most (one Holm
+    family): per scenario both ORMs run and idiom asked for, once per distinct pair of code
+    (an equal-work idiom that is the documented code on both sides shares its comparison),
+    times the sizes. A scenario a database cannot run (upsert on SQL Server) makes it fewer."""
+    by_name = {cls.name: cls for cls in backends}
+    left, right = (by_name.get(name) for name in ORM_PAIR)
+    if left is None or right is None:
+        return 0
+    pairs: set[tuple[str, str, str]] = set()
+    for scenario in scenarios:
+        if not (left.supports(scenario) and right.supports(scenario)):
+            continue
+        for idiom in idioms:
+            code = tuple(
+                i if cls.has_own_idiom(scenario, i) else DOCUMENTED
+                for cls, i in ((left, idiom), (right, idiom))
+            )
+            pairs.add((scenario.name, *code))
+    return len(pairs) * sizes
+
+
 def _too_few_rounds(a: Cell, b: Cell, family: int) -> str:
-    """Why no claim was possible at all: with n rounds the strongest sign-test evidence has
-    p = 2 / 2^n, and Holm's first step asks for 0.05 / family."""
+    """Why no claim was possible at all (rounds_for_claims)."""
     n = min(len(a.rounds_s), len(b.rounds_s))
-    need = 0.05 / family
-    if 2 * 0.5**n <= need:
+    rounds = rounds_for_claims(family)
+    if n >= rounds:
         return ""
-    rounds = math.ceil(math.log2(2 / need))
     return (
         f" ({n} rounds cannot support a claim among {family} verdicts; "
         f"--rounds {rounds} or more can)"
@@ -195,7 +236,7 @@ def what_differs(a: Cell, b: Cell) -> str:
             return ", ".join(f"{k} {_per_op(v, n)}" for k, v in sorted(kinds.items()))
 
         parts.append(
-            f"{name_a} sends {_per_op(total_a, n)} statements {unit} ({show(sa)}), "
+            f"{name_a} sends {plural(_per_op(total_a, n), 'statement')} {unit} ({show(sa)}), "
             f"{name_b} {_per_op(total_b, n)} ({show(sb)})"
         )
     if ta.transactions != tb.transactions or ta.autocommit_statements != tb.autocommit_statements:
@@ -203,17 +244,22 @@ def what_differs(a: Cell, b: Cell) -> str:
         def shape(t: TraceCounts) -> str:
             explicit = t.transactions - t.autocommit_statements
             if not explicit:
-                return f"{t.autocommit_statements} statements that commit themselves"
+                return f"{own(t.autocommit_statements)}"
             if not t.autocommit_statements:
-                return f"{explicit} BEGIN…COMMIT transactions"
+                return plural(explicit, "BEGIN…COMMIT transaction")
             return (
-                f"{explicit} BEGIN…COMMIT transactions and {t.autocommit_statements} "
-                "statements that commit themselves"
+                f"{plural(explicit, 'BEGIN…COMMIT transaction')} and {own(t.autocommit_statements)}"
             )
+
+        def own(count: int) -> str:
+            verb = "commits itself" if count == 1 else "commit themselves"
+            return f"{plural(count, 'statement')} that {verb}"
 
         parts.append(f"{name_a} runs {shape(ta)}, {name_b} {shape(tb)}")
     if ta.rows_fetched != tb.rows_fetched:
-        parts.append(f"{name_a} fetches {ta.rows_fetched} rows, {name_b} {tb.rows_fetched}")
+        parts.append(
+            f"{name_a} fetches {plural(ta.rows_fetched, 'row')}, {name_b} {tb.rows_fetched}"
+        )
     if ta.update_columns != tb.update_columns and (ta.update_columns or tb.update_columns):
 
         def cols(t: TraceCounts) -> str:

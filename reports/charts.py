@@ -193,6 +193,7 @@ def medians_chart(result: RunResult, database: str, scenario: str, cells: list[C
                 alpha=0.45 if light else 0.9,
                 edgecolor=color,
                 linewidth=1,
+                hatch=None if cell.verified else "///",  # failed: not just a paler grey
             )
             ax.errorbar(
                 median,
@@ -221,8 +222,10 @@ def medians_chart(result: RunResult, database: str, scenario: str, cells: list[C
         label = f"{scenario}{at}: median time per round by backend and idiom"
         svg = to_svg(fig, f"{database}/{scenario}{key}/medians", label)
     caption = (
-        f"{label}; whiskers span the interquartile range of the timed rounds; lighter bars: "
-        "the equal-work idiom; grey bars: verification failed, the time does not count."
+        f"{label}. Colours: SQLAlchemy red, Django green, the raw DB-API floor dark grey; "
+        "lighter bars: the equal-work idiom (an idiom that is the documented code is drawn "
+        "once); pale hatched bars: verification failed, the time does not count. Whiskers span "
+        "the interquartile range of the timed rounds."
     )
     return Chart("medians", svg, caption)
 
@@ -292,9 +295,41 @@ def ratio_chart(
     caption = (
         f"{label}. Points: the median of the per-round ratios; lines: the 95% interval; "
         "hollow points and arrow heads: no bound (fewer than 6 rounds). Left of 1, SQLAlchemy "
-        f"is faster; shaded: within ±{margin:g}%, no practical difference."
+        f"is faster; shaded: within ±{margin:g}%, no practical difference. Colours: the "
+        "verdict, red SQLAlchemy faster, green Django faster, blue no practical difference, "
+        "grey inconclusive or no verdict."
     )
     return Chart("ratio", svg, caption)
+
+
+def _shared_code(result: RunResult, c: Comparison) -> bool:
+    """Is `c` an equal-work comparison whose two cells are both the documented code (one
+    measurement, the documented comparison's figures)?"""
+    if c.idiom != "equal":
+        return False
+    equal = [
+        cell
+        for cell in result.cells
+        if (cell.database, cell.scenario, cell.rows, cell.idiom)
+        == (c.database, c.scenario, c.rows if c.rows is not None else cell.rows, "equal")
+        and cell.backend in (c.numerator, c.denominator)
+    ]
+    return len(equal) == 2 and all(cell.same_code_as for cell in equal)
+
+
+def _one_per_code(result: RunResult, comparisons: list[Comparison]) -> list[tuple[str, Comparison]]:
+    """(idiom title, comparison) per distinct code: where both ORMs' equal work is their
+    documented code, one row "as documented = equal work", not the same figures twice."""
+    shared = {(c.scenario, c.rows) for c in comparisons if _shared_code(result, c)}
+    rows = []
+    for c in comparisons:
+        if (c.scenario, c.rows) in shared:
+            if c.idiom == "equal":
+                continue
+            rows.append((f"{fmt.IDIOM_TITLES['documented']} = {fmt.IDIOM_TITLES['equal']}", c))
+        else:
+            rows.append((fmt.IDIOM_TITLES.get(c.idiom, c.idiom), c))
+    return rows
 
 
 def scenario_ratio_chart(
@@ -303,11 +338,12 @@ def scenario_ratio_chart(
     """The SQLAlchemy/Django ratio of one scenario, one row per idiom (in a size sweep, of the
     size of `cells`)."""
     sizes = {c.rows for c in cells}
-    rows = [
-        (fmt.IDIOM_TITLES.get(c.idiom, c.idiom), c)
+    own = [
+        c
         for c in fmt.orm_comparisons(result, database, scenario)
         if c.rows is None or c.rows in sizes
     ]
+    rows = _one_per_code(result, own)
     at, key = _size_of(result, cells)
     label = f"{scenario}{at}: SQLAlchemy time / Django time per idiom"
     return ratio_chart(rows, margin(result), f"{database}/{scenario}{key}/ratio", label)
@@ -317,14 +353,10 @@ def summary_chart(result: RunResult, database: str) -> Chart | None:
     """Every scenario's SQLAlchemy/Django ratio on one database, one row per idiom: the
     verdicts at a glance."""
     sweep = fmt.is_sweep(result)
+    own = [c for c in result.comparisons if c.database == database and c.kind == "orm"]
     rows = [
-        (
-            f"{c.scenario} · {f'{c.rows:,} rows · ' if sweep and c.rows else ''}"
-            f"{fmt.IDIOM_TITLES.get(c.idiom, c.idiom)}",
-            c,
-        )
-        for c in result.comparisons
-        if c.database == database and c.kind == "orm"
+        (f"{c.scenario} · {f'{c.rows:,} rows · ' if sweep and c.rows else ''}{idiom}", c)
+        for idiom, c in _one_per_code(result, own)
     ]
     label = "SQLAlchemy time / Django time per scenario and idiom"
     return ratio_chart(rows, margin(result), f"{database}/summary", label)

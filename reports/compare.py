@@ -10,6 +10,7 @@ from rich.table import Table
 
 from reports import format as fmt
 from reports.markdown import _env
+from reports.narrow import Record, natural_width, print_records
 
 if TYPE_CHECKING:
     from harness.compare import CellChange, CompareResult
@@ -60,11 +61,13 @@ def caught(c: CellChange) -> str:
 
 def headline(result: CompareResult) -> str:
     counts = [f"{result.count(status)} {status}" for status in STATUS_ORDER if result.count(status)]
-    verdict = (
-        f"{len(result.regressions)} regression{'s' if len(result.regressions) != 1 else ''}"
-        if result.regressions
-        else "no regression"
-    )
+    if result.regressions:
+        count = len(result.regressions)
+        verdict = f"{count} regression{'s' if count != 1 else ''}"
+    elif result.compared_nothing:
+        verdict = "nothing compared"
+    else:
+        verdict = "no regression"
     return f"{verdict} ({', '.join(counts) or 'no cells'})"
 
 
@@ -114,15 +117,51 @@ def render_console(result: CompareResult, console: Console) -> None:
             status + (f" ({c.reason})" if c.reason else ""),
         )
         last_db = c.database
-    console.print(table)
-    style = "bold red" if result.regressions else "bold green"
+    if natural_width(table) <= console.width:
+        console.print(table)
+    else:
+        _print_narrow(result, console, several)
+    failed = result.regressions or result.compared_nothing
+    style = "bold red" if failed else "bold green"
     console.print(f"[{style}]{headline(result)}[/]")
+    if nothing_line := result.nothing_line():
+        console.print(f"[bold red]{nothing_line}[/]", highlight=False)
     if result.moved_databases:
         console.print(f"[bold yellow]{result.floor_move_line()}[/]", highlight=False)
     if catch_line := result.catch_line():
         console.print(catch_line, markup=False, highlight=False)
     if blind_line := result.blind_line():
         console.print(f"[bold yellow]{blind_line}[/]", highlight=False)
+
+
+def _print_narrow(result: CompareResult, console: Console, several: bool) -> None:
+    """The table as records (reports.narrow): per scenario each cell's baseline, current and
+    verdict on a line, its intervals and what it catches below."""
+    console.print(gate(result), markup=False)
+    records = [
+        Record(
+            group=f"{c.database} · {c.scenario}" if several else c.scenario,
+            label=fmt.SHORT_TITLES.get(c.backend, c.backend)
+            + " "
+            + {"documented": "doc", "equal": "eq"}.get(c.idiom, c.idiom),
+            values=[
+                fmt.seconds(c.baseline_median_s),
+                fmt.seconds(c.current_median_s),
+                c.status,
+                change(c),
+                floor_change(c),
+                caught(c),
+                c.reason,
+            ],
+            style=STATUS_STYLE.get(c.status, ""),
+        )
+        for c in result.changes
+    ]
+    headers = ["baseline", "current", "verdict", "change", "vs floor", "catches", "why"]
+    print_records(console, headers, records, "scenario", styled="verdict")
+    console.print(
+        "doc: as documented, eq: equal work; change and vs floor: 95% intervals", markup=False
+    )
 
 
 def render_markdown(result: CompareResult) -> str:
@@ -137,6 +176,7 @@ def render_markdown(result: CompareResult) -> str:
         blind_line=result.blind_line(),
         headline=headline(result),
         floor_move=result.floor_move_line(),
+        nothing_line=result.nothing_line(),
         databases=databases(result),
         gate=gate(result),
     )

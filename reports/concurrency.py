@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from reports import format as fmt
+from reports.format import plural
 from reports.model import DatabaseInfo
+from reports.narrow import Record, natural_width, print_records
 
 CONCURRENCY_SCHEMA_VERSION = 1
 
@@ -248,12 +250,26 @@ def render_console(result: ConcurrencyResult, console: Console) -> None:
             style = STATUS_STYLE.get(cell.verification.status, "")
             values[-1] = f"[{style}]{values[-1]}[/]" if style else values[-1]
             table.add_row(*values)
-        console.print(table)
+        if natural_width(table) <= console.width:
+            console.print(table)
+        else:
+            console.print(f"concurrency: {title}", markup=False)
+            records = [
+                Record(
+                    group=plural(cell.threads, "thread"),
+                    label=fmt.SHORT_TITLES.get(cell.backend, cell.backend),
+                    values=[*row(cell)[2:5], row(cell)[-1], *row(cell)[5:-1]],
+                    style=STATUS_STYLE.get(cell.verification.status, ""),
+                )
+                for cell in cells
+            ]
+            headers = [*COLUMNS[2:5], COLUMNS[-1], *COLUMNS[5:-1]]
+            print_records(console, headers, records, "threads", styled=COLUMNS[-1])
         for cell in cells:
             if cell.verification.reason:
                 console.print(
-                    f"  {fmt.SHORT_TITLES.get(cell.backend, cell.backend)} at {cell.threads} "
-                    f"threads: {cell.verification.reason}",
+                    f"  {fmt.SHORT_TITLES.get(cell.backend, cell.backend)} at "
+                    f"{plural(cell.threads, 'thread')}: {cell.verification.reason}",
                     markup=False,
                 )
     console.print(measured(result), markup=False)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable
+
+from rich.cells import cell_len
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from reports import format as fmt
-from reports.model import Cell, RunResult
+from reports.bottom_line import bottom_lines
+from reports.model import Cell, RunResult, SweepCell
+from reports.narrow import Record, natural_width, print_records
 
 STATUS_STYLE = {
     "passed": "green",
@@ -20,23 +27,15 @@ STATUS_STYLE = {
 def render(result: RunResult, console: Console) -> None:
     if not result.complete:
         console.print(f"[bold yellow]INCOMPLETE RUN:[/] {result.incomplete_reason or ''}")
+    render_bottom_line(result, console)
     for info in result.databases:
         groups = fmt.scenario_cells(result, info.label)
         if info.error:
             console.print(f"[bold red]{info.label}: {info.error}[/]")
         if not groups:
             continue
-        # The optional columns, the least needed last, dropped from the end until the table
-        # fits with its text columns wrapped (the idiom, the headers), figures never.
-        optional = [c for c in OPTIONAL_COLUMNS if _has(c, groups)]
-        unbounded = console.options.update(max_width=10**6)
-        while True:
-            table = _cells_table(result, info.label, groups, optional)
-            if not optional or Measurement.get(console, unbounded, table).minimum <= console.width:
-                break
-            optional.pop()
-        console.print(table)
-        if CLIENT_CPU in optional:
+        shown = _print_cells(result, info.label, groups, console)
+        if CLIENT_CPU in shown:
             console.print(fmt.client_share_note(result, info.label))
         if info.connection_settings:
             unequal = fmt.settings_differences(info)
@@ -48,11 +47,11 @@ def render(result: RunResult, console: Console) -> None:
                     "(autocommit aside, which is each ORM's design); report.md lists them"
                 )
         margin = result.plan.get("margin", 5.0)
-        verdicts = Table(
-            title=f"SQLAlchemy / Django time, 95% interval; a winner only outside ±{margin:g}%, "
-            "Holm-corrected across the database's verdicts",
-            title_justify="left",
+        title = (
+            f"SQLAlchemy / Django time, 95% interval; a winner only outside ±{margin:g}%, "
+            "Holm-corrected across the database's verdicts"
         )
+        verdicts = Table(title=title, title_justify="left")
         sweep = fmt.is_sweep(result)
         verdicts.add_column("scenario")
         if sweep:
@@ -73,8 +72,10 @@ def render(result: RunResult, console: Console) -> None:
                     c.differs or "—",
                     end_section=i == len(comparisons) - 1,
                 )
-        if verdicts.row_count:
+        if verdicts.row_count and _fits_wide(verdicts, console):
             console.print(verdicts)
+        elif verdicts.row_count:
+            _print_verdicts_stacked(result, info.label, groups, title, console)
         render_scaling(result, info.label, console)
     for info in result.databases:
         header, rows = fmt.projection_table(result, info.label)
@@ -87,7 +88,12 @@ def render(result: RunResult, console: Console) -> None:
                 table.add_column(column)
             for row in rows:
                 table.add_row(*row)
-            console.print(table)
+            if natural_width(table) <= console.width:
+                console.print(table)
+                continue
+            console.print(table.title, markup=False)
+            records = [Record(group=row[0] or "", label=row[1], values=row[2:]) for row in rows]
+            print_records(console, header[2:], records, "scenario")
     for info in result.databases:
         for cell in result.cells:
             if cell.database == info.label and not cell.verified:
@@ -96,6 +102,37 @@ def render(result: RunResult, console: Console) -> None:
                     f"{cell.verification.status}:[/] {cell.verification.reason}",
                     markup=True,
                 )
+
+
+def render_bottom_line(result: RunResult, console: Console) -> None:
+    """Per database: the verdicts' tally per idiom, the decisive differences, what they mean."""
+    several = len(result.databases) > 1
+    for line in bottom_lines(result):
+        where = f" ({fmt.database_heading(result, line.label)})" if several else ""
+        console.print(Text(f"Bottom line{where}", style="bold"))
+        for text in line.tallies:
+            console.print(f"  {text}", markup=False)
+        if line.decisive:
+            console.print("  decisive differences, largest first:", markup=False)
+            for text in line.decisive:
+                for part in textwrap.wrap(
+                    text,
+                    max(console.width, 40),
+                    initial_indent="  - ",
+                    subsequent_indent="    ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                ):
+                    console.print(part, markup=False)
+        for part in textwrap.wrap(
+            line.meaning,
+            max(console.width, 40),
+            initial_indent="  ",
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        ):
+            console.print(part, markup=False)
+        console.print()
 
 
 CLIENT_CPU = "client CPU"
@@ -123,9 +160,14 @@ def _cells_table(
     for header in headers:
         left = header in ("scenario", "backend", "idiom", "verified")
         # Only the idiom wraps ("equal work (= as documented)"): a figure or a backend's name
-        # split over two lines is harder to read than a narrower idiom.
+        # split over two lines is harder to read than a narrower idiom. Where even that does
+        # not fit, the cells are laid out as lines (_print_cell_lines).
         table.add_column(
-            header, justify="left" if left else "right", no_wrap=header not in ("idiom", *optional)
+            header,
+            justify="left" if left else "right",
+            no_wrap=header != "idiom",
+            # "as documented" whole: narrower, the two idioms are words broken over lines
+            min_width=len("as documented") if header == "idiom" else None,
         )
     for scenario, cells in groups.items():
         for i, cell in enumerate(cells):
@@ -190,6 +232,211 @@ def render_scaling(result: RunResult, label: str, console: Console) -> None:
         )
         if cell.floor_trend in ("grows", "shrinks") and not cell.same_code_as:
             lines.append(f"{cell.scenario}: {fmt.floor_growth(result, cell)}")
-    console.print(table)
+    if natural_width(table) <= console.width:
+        console.print(table)
+    else:
+        console.print(table.title, markup=False)
+        records = [
+            Record(
+                group=cell.scenario,
+                label=short_label(cell),
+                values=[
+                    fmt.exponent(cell),
+                    fmt.TREND_TITLES.get(cell.floor_trend, "—"),
+                    *([fmt.local_exponents(cell)] if many else []),
+                    " → ".join(fmt.sweep_multiples(cell)),
+                ],
+            )
+            for cell in cells
+        ]
+        headers = ["exponent", "× raw change", *(["between sizes"] if many else []), "× raw"]
+        print_records(console, headers, records, "scenario", styled="× raw change")
+        console.print(IDIOM_KEY.split(";")[0], markup=False)
     for line in lines:
         console.print(line, markup=False)
+
+
+# --- narrow terminals ---------------------------------------------------------------------------
+#
+# Below the width the full tables need (about 140 columns), the cells and the verdicts are
+# laid out as lines: each scenario a heading, each cell one line under it with backend and
+# idiom abbreviated (a one-line key says how), the verdicts stacked with what differs on lines
+# of its own. Nothing is cut: a column that does not fit is left out and named.
+
+SHORT_IDIOMS = {"documented": "doc", "equal": "eq", "floor": "floor"}
+IDIOM_KEY = (
+    "doc: as documented, eq: equal work, eq=doc: equal work by the documented code (measured "
+    "once); stmts, tx ctl, trips: statements, transaction control, round trips per operation; "
+    "× raw: time over the raw DB-API floor's"
+)
+GAP = 2
+WIDE_DIFFERS = 40  # the least width of the "what differs" column for the full verdict table
+
+
+def _fits_wide(table: Table, console: Console) -> bool:
+    """Does `table` fit the console with its wrapping columns at a readable width?"""
+    unbounded = console.options.update(max_width=10**6)
+    widths = [Measurement.get(console, unbounded, c.header).maximum for c in table.columns]
+    rest = [
+        max([widths[i], *(cell_len(str(cell)) for cell in column.cells)])
+        for i, column in enumerate(table.columns[:-1])
+    ]
+    return sum(rest) + WIDE_DIFFERS + 3 * len(table.columns) + 1 <= console.width
+
+
+def short_label(cell: Cell | SweepCell) -> str:
+    """ "SQLAlchemy eq", "Django eq=doc", "raw DB-API floor": backend and idiom (IDIOM_KEY)."""
+    idiom = SHORT_IDIOMS.get(cell.idiom, cell.idiom)
+    if cell.same_code_as:
+        idiom += "=" + SHORT_IDIOMS.get(cell.same_code_as, cell.same_code_as)
+    return f"{fmt.SHORT_TITLES.get(cell.backend, cell.backend)} {idiom}"
+
+
+Column = tuple[str, Callable[[Cell], str]]
+
+
+def _print_cells(
+    result: RunResult, label: str, groups: dict[str, list[Cell]], console: Console
+) -> list[str]:
+    """One database's cells: the full table where it fits (the optional columns dropped from
+    the end, the idiom wrapped), else as lines. Returns the optional columns shown."""
+    optional = [c for c in OPTIONAL_COLUMNS if _has(c, groups)]
+    unbounded = console.options.update(max_width=10**6)
+    for count in range(len(optional), -1, -1):
+        table = _cells_table(result, label, groups, optional[:count])
+        if Measurement.get(console, unbounded, table).minimum <= console.width:
+            console.print(table)
+            return optional[:count]
+    return _print_cell_lines(result, label, groups, console, optional)
+
+
+def _print_cell_lines(
+    result: RunResult,
+    label: str,
+    groups: dict[str, list[Cell]],
+    console: Console,
+    optional: list[str],
+) -> list[str]:
+    def trace(field: str) -> Callable[[Cell], str]:
+        return lambda c: fmt.per_op(getattr(c.trace, field)) if c.trace else "—"
+
+    required: list[Column] = [
+        ("median", lambda c: fmt.seconds(c.median_s)),
+        ("IQR", lambda c: fmt.seconds(c.iqr_s)),
+        ("stmts", trace("statements_per_operation")),
+        ("tx ctl", trace("transaction_control_per_operation")),
+        ("trips", lambda c: fmt.round_trips(c.trace)),
+        ("× raw", lambda c: fmt.floor_multiple(result, c)),
+    ]
+    extra: list[Column] = [("rows/s", lambda c: fmt.rate(c.rows_per_s))]
+    if CLIENT_CPU in optional:
+        extra.append(("CPU", fmt.client_share))
+    if MEMORY_PER_ROW in optional:
+        extra.append(("mem/row", fmt.memory_per_row))
+    status: Column = ("verified", lambda c: c.verification.status)
+    cells = [c for group in groups.values() for c in group]
+    first = max(cell_len(short_label(c)) for c in cells) + 2  # indented under its scenario
+    first = max(first, *(cell_len(_scenario_heading(result, c)) for c in cells))
+
+    def width(columns: list[Column], gap: int) -> int:
+        return first + sum(gap + _column_width(col, cells) for col in columns)
+
+    gap, columns = GAP, [*required, status]
+    if width(columns, gap) > console.width:
+        gap = 1
+    left_out = []
+    for column in extra:
+        if width([*columns, column], gap) <= console.width:
+            columns.insert(-1, column)
+        else:
+            left_out.append("client CPU" if column[0] == "CPU" else column[0])
+    console.print(fmt.database_heading(result, label), markup=False)
+    widths = [_column_width(col, cells) for col in columns]
+    header = "scenario".ljust(first) + "".join(
+        " " * gap + (h.ljust(w) if h == "verified" else h.rjust(w))
+        for (h, _), w in zip(columns, widths, strict=True)
+    )
+    console.print(Text(header, style="bold"))
+    console.print("─" * cell_len(header), markup=False)
+    previous = None
+    for cell in cells:
+        heading = _scenario_heading(result, cell)
+        if heading != previous:
+            console.print(Text(heading, style="bold"))
+            previous = heading
+        line = Text(("  " + short_label(cell)).ljust(first))
+        for (h, get), w in zip(columns, widths, strict=True):
+            value = get(cell)
+            line.append(" " * gap)
+            if h == "verified":
+                line.append(value, style=STATUS_STYLE.get(value, ""))
+            else:
+                line.append(value.rjust(w))
+        console.print(line)
+    console.print(IDIOM_KEY, markup=False)
+    if left_out:
+        console.print(
+            f"not shown at this width: {', '.join(left_out)} (report.md has every column)",
+            markup=False,
+        )
+    shown = [h for h, _ in columns]
+    return [c for c in optional if ("CPU" if c == CLIENT_CPU else c) in shown]
+
+
+def _column_width(column: Column, cells: list[Cell]) -> int:
+    header, get = column
+    return max(cell_len(header), *(cell_len(get(c)) for c in cells))
+
+
+def _scenario_heading(result: RunResult, cell: Cell) -> str:
+    return f"{cell.scenario} · {cell.rows:,} rows" if fmt.is_sweep(result) else cell.scenario
+
+
+def _print_verdicts_stacked(
+    result: RunResult,
+    label: str,
+    groups: dict[str, list[Cell]],
+    title: str,
+    console: Console,
+) -> None:
+    """The verdicts as lines: per scenario, each idiom's ratio and verdict on one line (the
+    verdict wrapped under itself), what differs indented below it."""
+    comparisons = [c for s in groups for c in fmt.orm_comparisons(result, label, s)]
+    idiom_w = max(cell_len(fmt.IDIOM_TITLES.get(c.idiom, c.idiom)) for c in comparisons) + 2
+    ratio_w = max(len("ratio [95% CI]"), *(cell_len(fmt.ratio(c)) for c in comparisons))
+    width = max(console.width, idiom_w + ratio_w + 2 * GAP + 20)
+    for line in textwrap.wrap(title, width, break_on_hyphens=False):
+        console.print(line, markup=False)
+    indent = " " * (idiom_w + ratio_w + 2 * GAP)
+    head = "scenario".ljust(idiom_w) + " " * GAP + "ratio [95% CI]".rjust(ratio_w)
+    console.print(Text(head + " " * GAP + "verdict", style="bold"))
+    console.print("─" * min(width, cell_len(head) + GAP + 36), markup=False)
+    sweep = fmt.is_sweep(result)
+    previous = None
+    for c in comparisons:
+        heading = f"{c.scenario} · {c.rows:,} rows" if sweep and c.rows else c.scenario
+        if heading != previous:
+            console.print(Text(heading, style="bold"))
+            previous = heading
+        start = ("  " + fmt.IDIOM_TITLES.get(c.idiom, c.idiom)).ljust(idiom_w)
+        start += " " * GAP + fmt.ratio(c).rjust(ratio_w) + " " * GAP
+        lines = textwrap.wrap(
+            c.verdict,
+            width,
+            initial_indent=start,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for line in lines:
+            console.print(line, markup=False)
+        if c.differs:
+            for line in textwrap.wrap(
+                "what differs: " + c.differs,
+                width,
+                initial_indent="    ",
+                subsequent_indent="      ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            ):
+                console.print(line, markup=False)

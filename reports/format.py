@@ -10,6 +10,11 @@ BACKEND_TITLES = {"sqlalchemy": "SQLAlchemy ORM", "django": "Django ORM", "dbapi
 SHORT_TITLES = {"sqlalchemy": "SQLAlchemy", "django": "Django", "dbapi": "raw DB-API"}
 
 
+def plural(count: float | str, word: str) -> str:
+    """ "1 statement", "3 statements", "0.5 statements": the count and its noun agreeing."""
+    return f"{count} {word}" if str(count) in ("1", "1.0") else f"{count} {word}s"
+
+
 def time_unit(value: float) -> tuple[str, float, int]:
     """The unit a time in seconds reads best in: (name, factor, decimals shown)."""
     if value >= 1:

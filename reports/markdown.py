@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from reports import bottom_line as bottom
 from reports import format as fmt
 from reports.model import RunResult
 
@@ -18,9 +19,9 @@ _env = Environment(
 
 
 def render(result: RunResult) -> str:
-    return _env.get_template("report.md.j2").render(r=result, fmt=fmt)
+    return _env.get_template("report.md.j2").render(r=result, fmt=fmt, bottom=bottom)
 
 
 def render_summary(result: RunResult) -> str:
     """The short form for CI job summaries: verdicts and verification only."""
-    return _env.get_template("summary.md.j2").render(r=result, fmt=fmt)
+    return _env.get_template("summary.md.j2").render(r=result, fmt=fmt, bottom=bottom)

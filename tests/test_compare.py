@@ -193,9 +193,10 @@ def test_one_sided_cells_are_listed_not_failed(cli, tmp_path):
 
 
 def test_unverified_cells_are_reported_not_judged(cli, tmp_path):
-    baseline = result([cell("get", "django", rounds(0.1, 0.02, 1))])
-    current = result([cell("get", "django", rounds(0.3, 0.02, 2), status="failed")])
-    (change,) = compare(baseline, current, 0.10).changes
+    judged = cell("filter", "django", [0.1] * 10)
+    baseline = result([cell("get", "django", rounds(0.1, 0.02, 1)), judged])
+    current = result([cell("get", "django", rounds(0.3, 0.02, 2), status="failed"), judged])
+    change = compare(baseline, current, 0.10).changes[0]
     assert change.status == NOT_VERIFIED
     assert "current failed" in change.reason
     baseline.write(tmp_path / "base.json")
@@ -203,6 +204,35 @@ def test_unverified_cells_are_reported_not_judged(cli, tmp_path):
     run = cli("compare", "base.json", "current.json")
     assert run.code == 0, run.stdout
     assert "not verified" in run.stdout
+
+
+def test_a_gate_that_compared_nothing_does_not_pass(cli, tmp_path):
+    """Two runs of different plans (other sizes, other scenarios) share no ORM cell the gate
+    can judge: that is no pass, but exit 5 and a line saying so."""
+    baseline = result(
+        [cell("get", "django", rounds(0.1, 0.02, 1)), cell("filter", "sqlalchemy", [0.1] * 10)]
+    )
+    current = result(
+        [
+            replace(cell("get", "django", rounds(0.1, 0.02, 2)), rows=500),
+            cell("create", "sqlalchemy", [0.1] * 10),
+        ],
+        plan={"rows": 500, "rounds": 10, "warmup": 1, "seed": 42},
+    )
+    outcome = compare(baseline, current, 0.10)
+    assert outcome.compared_nothing and not outcome.regressions
+    baseline.write(tmp_path / "base.json")
+    current.write(tmp_path / "current.json")
+    run = cli("compare", "base.json", "current.json", "--markdown", "compare.md")
+    assert run.code == 5, run.stdout + run.stderr
+    assert "nothing compared" in run.stdout and "no regression" not in run.stdout
+    assert "cannot pass" in " ".join(run.stdout.split())
+    assert "Nothing compared" in (tmp_path / "compare.md").read_text()
+    # One judged ORM cell beside them, and the gate passes again.
+    judged = cell("update", "django", [0.1] * 10)
+    replace(baseline, cells=[*baseline.cells, judged]).write(tmp_path / "base.json")
+    replace(current, cells=[*current.cells, judged]).write(tmp_path / "current.json")
+    assert cli("compare", "base.json", "current.json").code == 0
 
 
 def test_cells_of_different_sizes_are_not_compared():

@@ -220,7 +220,10 @@ def test_charts_render_in_headless_chromium(html_run) -> None:
         ] * len(SCENARIOS)
         for chart in charts:
             assert chart["width"] > 600 and chart["height"] > 50, chart  # laid out, scaled
-            assert chart["texts"] > 5 and chart["shapes"] > 10 and chart["drawn"] > 0, chart
+            # A ratio chart of one row (get: both idioms the same code, drawn once) has fewer
+            # labels than the others; drawn it still is.
+            least = 3 if chart["kind"] == "chart ratio" else 5
+            assert chart["texts"] > least and chart["shapes"] > 10 and chart["drawn"] > 0, chart
         # Laid out for a 1,100-pixel window: nothing sticks out sideways.
         overflow = "return document.documentElement.scrollWidth - window.innerWidth"
         assert driver.execute_script(overflow) <= 0
@@ -258,6 +261,32 @@ def test_open_intervals_and_failed_cells_still_draw(html_run) -> None:
     assert figures == ["chart ratio"] + ["chart medians", "chart ratio"] * len(SCENARIOS)
     assert "(failed)" in page and "no timing" in page
     assert "returned 19 rows, expected 20" in page
+
+    # The floor's grey is not "failed": the caption says what each colour means, and a failed
+    # cell is hatched as well as pale.
+    assert "Colours: SQLAlchemy red, Django green, the raw DB-API floor dark grey" in page
+    assert "pale hatched bars: verification failed" in page and "grey bars:" not in page
+    assert "Colours: the verdict, red SQLAlchemy faster" in page
+
+
+def test_tables_fit_a_1280_px_window(html_run) -> None:
+    """Every table, the per-scenario figures with their 13 columns included, fits a 1280-px
+    window: nothing (memory/row, verification) hidden behind a scroll bar."""
+    report, _ = html_run
+    driver = _browser()
+    try:
+        driver.set_window_size(1280, 900)
+        driver.get((report / "report.html").as_uri())
+        overflow = driver.execute_script(
+            "return [...document.querySelectorAll('div.wide')]"
+            ".map(w => w.scrollWidth - w.clientWidth)"
+        )
+        assert overflow and max(overflow) <= 1, overflow
+        driver.execute_script("document.querySelector('table.cells').scrollIntoView()")
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert driver.save_screenshot(str(ARTIFACTS / "report-cells-1280.png"))
+    finally:
+        driver.quit()
 
 
 # --- size sweeps ------------------------------------------------------------------------------
@@ -382,7 +411,10 @@ def test_sweep_report_html_renders_in_headless_chromium(sweep_run) -> None:
         assert [c["kind"] for c in charts] == SWEEP_FIGURES
         for chart in charts:
             assert chart["width"] > 600 and chart["height"] > 50, chart
-            assert chart["texts"] > 5 and chart["shapes"] > 10 and chart["drawn"] > 0, chart
+            # A ratio chart of one row (get: both idioms the same code, drawn once) has fewer
+            # labels than the others; drawn it still is.
+            least = 3 if chart["kind"] == "chart ratio" else 5
+            assert chart["texts"] > least and chart["shapes"] > 10 and chart["drawn"] > 0, chart
         # The legends right of the log-log axes stay inside their charts.
         inside = driver.execute_script(
             """return [...document.querySelectorAll('#scaling figure svg')].map(svg => {

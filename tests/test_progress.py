@@ -40,3 +40,32 @@ def test_live_progress_on_a_terminal(cli, sqlite_url) -> None:
     # The lines a log would get still print, above the bar.
     assert "get done (2 rounds)" in run.stderr
     assert "report written to" in run.stderr
+
+
+def test_the_live_display_fits_80_columns_without_cutting_a_word() -> None:
+    """On an 80-column terminal the bar shrinks and the database's name gives way, never the
+    scenario or the counts ("sqli…" was the whole label once)."""
+    import io
+
+    from rich.console import Console
+
+    from harness.progress import Live
+
+    for width, with_database in ((80, False), (140, True)):
+        out = io.StringIO()
+        console = Console(file=out, width=width, force_terminal=True, color_system=None)
+        live = Live(console)
+        live.planned(1100)
+        live.progress.stop()  # frames by hand below: no refresh thread racing the test
+        for done in range(1, 12):
+            live.round(
+                "sqlite+pysqlite:////dev/shm/x/ormbench.sqlite3", "relationships_prefetch", done, 11
+            )
+        frame = Console(file=io.StringIO(), width=width, color_system=None)
+        frame.print(live.progress.get_renderable())
+        text = frame.file.getvalue()
+        assert "…" not in text, text
+        assert "relationships_prefetch" in text and "round 11 of 11" in text
+        assert "11/1100 rounds" in text
+        assert ("sqlite ormbench.sqlite3" in text) == with_database, text
+        assert max(map(len, text.splitlines())) <= width
