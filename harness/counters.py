@@ -129,20 +129,22 @@ def _sqlite_counters(connection: Any) -> dict[str, int] | None:
 
 
 def _mssql_counters(connection: Any) -> dict[str, int]:
-    """@@TRANCOUNT, read alone (a SELECT without a table starts no implicit transaction), then
-    the session's reads and writes where the server fills them (SQL Server does; Babelfish
-    returns NULL). A connection outside autocommit ends the transaction the view opened."""
+    """The session's reads and writes where the server fills them (SQL Server does; Babelfish
+    returns NULL), and on a connection in autocommit its open transactions (@@TRANCOUNT: 0
+    unless a round left one open). A connection outside autocommit holds a transaction by
+    the driver's design (ODBC's implicit transactions; Babelfish reports 1 even right after a
+    COMMIT), so there it says nothing, and reading the view must not end it either."""
+    autocommit = bool(getattr(connection, "autocommit", False))
     cursor = connection.cursor()
-    cursor.execute("SELECT @@TRANCOUNT")
-    (open_transactions,) = cursor.fetchone()
+    counters = {}
+    if autocommit:
+        cursor.execute("SELECT @@TRANCOUNT")
+        counters["open transactions"] = int(cursor.fetchone()[0])
     cursor.execute(
         "SELECT logical_reads, writes FROM sys.dm_exec_sessions WHERE session_id = @@SPID"
     )
     row = cursor.fetchone()
     cursor.close()
-    if not getattr(connection, "autocommit", True) and not open_transactions:
-        connection.commit()
-    counters = {"open transactions": int(open_transactions)}
     for name, value in zip(("logical reads", "writes"), row or (), strict=False):
         if value is not None:
             counters[name] = int(value)

@@ -5,10 +5,11 @@ session's status counters)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from conftest import run_in
+from conftest import TESTS, run_cli, run_in
 
 
 @pytest.mark.parametrize(
@@ -58,3 +59,22 @@ def test_the_traced_run_shows_what_the_database_counted(tmp_path, any_url) -> No
         else:
             assert counted["Com_select"] == 20 and counted["Rows_sent"] == 20, counted
             assert counted["Handler_read_key"] == 20, counted
+
+
+def test_an_equal_work_cell_faster_than_the_floor_is_marked_suspect(tmp_path, sqlite_url) -> None:
+    # A floor slowed to 21x its time: the ORMs' equal work runs measurably faster than it.
+    result = run_cli(
+        "run", "--db", sqlite_url, "--backends", "sqlalchemy,django,slowed_backends:SlowedDbApi",
+        "--scenarios", "bulk_create", "--rows", "100", "--rounds", "6", "--warmup", "1",
+        cwd=tmp_path, env={"PYTHONPATH": str(TESTS), "ORMBENCH_TEST_SLOWDOWN": "20"},
+    )  # fmt: skip
+    assert result.code == 0, result.stderr + result.stdout
+    data = json.loads((tmp_path / "ormbench-report/results.json").read_text())
+    cells = {(c["backend"], c["idiom"]): c["verification"] for c in data["cells"]}
+    for backend in ("sqlalchemy", "django"):
+        verification = cells[(backend, "equal")]
+        assert verification["status"] == "passed", verification
+        assert verification["reason"].startswith("suspect: faster than the floor"), verification
+        assert "count of every round matched the traced run" in verification["reason"]
+    assert cells[("dbapi", "floor")]["reason"] == ""
+    assert "suspect: faster than the floor" in (tmp_path / "ormbench-report/report.md").read_text()
