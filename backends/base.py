@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from harness.counters import read_session_counters, sum_counters
 from harness.targets import Target
 from harness.trace import Tracer
 from scenarios.base import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS, Idiom
@@ -134,9 +135,10 @@ class Backend(ABC):
         """The session settings of this backend's connection, read back (untimed)."""
 
     def session_counters(self) -> dict[str, int] | None:
-        """The server's per-session statement counters of this backend's connection(s), summed
-        (untimed; None where the server keeps none: harness.connection)."""
-        return None
+        """The database's per-session counters of this backend's connection(s), summed
+        (untimed; None where it keeps none per session: harness.counters)."""
+        family = self.target.family
+        return sum_counters(self.on_each_connection(lambda c: read_session_counters(family, c)))
 
     def on_each_connection(self, call: Callable[[Any], Any]) -> list[Any]:
         """`call(connection)` on each of this backend's open DB-API connections, bare (not

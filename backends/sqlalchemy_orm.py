@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backends.base import Backend
 from backends.sqlalchemy_models import Base, Item
-from harness.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
+from harness.connection import BULK_BATCH_ROWS, read_settings
 from harness.targets import Target
 from harness.trace import TracedConnection, Tracer
 
@@ -108,21 +108,6 @@ class SqlAlchemyOrm(Backend):
             return read_settings(self.target.family, getattr(bare, "wrapped", bare))
         finally:
             raw.close()
-
-    def session_counters(self) -> dict[str, int] | None:
-        if self.target.family != "mysql":
-            return None
-        total: dict[str, int] = {}
-        for engine in (self.engine, self.autocommit_engine):
-            raw = engine.raw_connection()
-            try:
-                bare = raw.driver_connection
-                counters = read_session_counters(self.target.family, bare) or {}
-            finally:
-                raw.close()
-            for name, value in counters.items():
-                total[name] = total.get(name, 0) + value
-        return total
 
     def on_each_connection(self, call: Callable[[Any], Any]) -> list[Any]:
         results = []

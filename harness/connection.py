@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# The backends read the servers' own counters of a session's work through this name.
+from harness.counters import read_session_counters as read_session_counters
+
 # How many rows one multi-row INSERT carries in the equal-work bulk idioms and the floor, per
 # family: what both ORMs can send. SQLite: Django 5.2 caps a batch at 999 parameters (166 rows
 # of 6 columns). SQL Server: mssql-django caps a model batch at 2,050 parameters halved (170
@@ -226,69 +229,3 @@ def _read_sqlite(conn: Any) -> dict[str, str]:
         "journal mode": str(journal),
         "busy timeout": f"{busy_ms} ms",
     }
-
-
-# Per-session statement counters of MySQL/MariaDB, read around each run from the backend's own
-# connection(s): the same code must move them the same way in every timed round as in the
-# traced run.
-MYSQL_COUNTERS = (
-    "Com_begin",
-    "Com_commit",
-    "Com_delete",
-    "Com_insert",
-    "Com_rollback",
-    "Com_select",
-    "Com_set_option",  # mysqlclient's SET autocommit, which Django sends around atomic()
-    "Com_update",
-)
-
-
-def read_session_counters(family: str, connection: Any) -> dict[str, int] | None:
-    """The session's statement counters (MySQL/MariaDB), or None where the server keeps none
-    per session that are cheap to read."""
-    if family != "mysql":
-        return None
-    cursor = connection.cursor()
-    names = ", ".join(f"'{n}'" for n in MYSQL_COUNTERS)
-    cursor.execute(f"SHOW SESSION STATUS WHERE Variable_name IN ({names})")
-    counters = {str(name): int(value) for name, value in cursor.fetchall()}
-    cursor.close()
-    return counters
-
-
-# PostgreSQL's count of the database's transactions: pg_stat_database, read around the trace
-# pass. A session hands its counts to the view at most once a second, so each of the backend's
-# sessions first forces its flush (pg_stat_force_next_flush(), PostgreSQL 15 and later: the
-# flush happens before the session answers), and the view is read from the backend's last
-# session, in a transaction of its own and so in a fresh snapshot. The reads' own transactions
-# count too: one per session's flush and one for the reading statement (harness.runner takes
-# them off).
-PG_TRANSACTION_COUNTERS = ("xact_commit", "xact_rollback")
-
-
-def flush_statistics(family: str, connection: Any) -> bool:
-    """Have this PostgreSQL session hand its pending statistics to the shared view now (one
-    committed transaction of its own). False where the server cannot (before 15)."""
-    if family != "postgresql" or connection.info.server_version < 150000:
-        return False
-    cursor = connection.cursor()
-    cursor.execute("SELECT pg_stat_force_next_flush()")
-    cursor.close()
-    if not connection.autocommit:
-        connection.commit()  # the flush happens once the session is idle outside a transaction
-    return True
-
-
-def read_database_transactions(family: str, connection: Any) -> dict[str, int] | None:
-    """The database's committed and rolled-back transactions as pg_stat_database counts them
-    (PostgreSQL), read on `connection`; None elsewhere."""
-    if family != "postgresql" or connection.info.server_version < 150000:
-        return None
-    cursor = connection.cursor()
-    names = ", ".join(PG_TRANSACTION_COUNTERS)
-    cursor.execute(f"SELECT {names} FROM pg_stat_database WHERE datname = current_database()")
-    row = cursor.fetchone()
-    cursor.close()
-    if not connection.autocommit:
-        connection.commit()
-    return dict(zip(PG_TRANSACTION_COUNTERS, (int(v) for v in row), strict=True))
