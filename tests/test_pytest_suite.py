@@ -40,11 +40,14 @@ def suite(*args: str, cwd: Path, env: dict[str, str] | None = None, raw: bool = 
 
 @pytest.fixture(scope="module")
 def benchmark_json(tmp_path_factory) -> Path:
+    """The documented spelling, run from this checkout: whose pytest options (pytest-xdist's
+    workers, for ormbench's own tests) are not the suite's."""
     folder = tmp_path_factory.mktemp("suite")
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
-    proc = suite("--ormbench-db", url, *TINY, "--benchmark-json", "out.json", cwd=folder)
+    out = folder / "out.json"
+    proc = suite("--ormbench-db", url, *TINY, "--benchmark-json", str(out), cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return folder / "out.json"
+    return out
 
 
 def test_one_benchmark_per_scenario_and_backend_with_its_facts(benchmark_json):
