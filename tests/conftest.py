@@ -179,7 +179,7 @@ def scenarios_of(data: dict, scenarios: tuple[str, ...]) -> dict:
 # Modules whose tests share a module-scoped run (or server): under pytest-xdist each module's
 # tests go to one worker, so that the run happens once.
 SHARED_MODULE_RUNS = ("test_run", "test_html_report", "test_trace", "test_concurrency",
-                      "test_pytest_suite", "test_faults")  # fmt: skip
+                      "test_pytest_suite", "test_faults", "test_shards")  # fmt: skip
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
