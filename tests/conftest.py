@@ -182,15 +182,14 @@ SHARED_MODULE_RUNS = ("test_run", "test_html_report", "test_trace", "test_concur
                       "test_pytest_suite", "test_faults", "test_shards")  # fmt: skip
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's --dist loadgroup: the tests that read one database's
-    matrix_run go to one worker, which runs it once; so do a module's tests that share a
-    module-scoped run or the module's private PostgreSQL."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        module = getattr(getattr(item, "module", None), "__name__", "")
-        if callspec is not None and "matrix_run" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(f"matrix_run-{callspec.params['matrix_run']}"))
-        elif module in SHARED_MODULE_RUNS or "private_postgres" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group(module))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Groups for pytest-xdist's --dist loadgroup (given here, before pytest-xdist reads them
+    in its pytest_collection_modifyitems): the tests that read one database's matrix_run go
+    to one worker, which runs it once; so do a module's tests that share a module-scoped run
+    or the module's private PostgreSQL."""
+    callspec = getattr(item, "callspec", None)
+    module = getattr(getattr(item, "module", None), "__name__", "")
+    if callspec is not None and "matrix_run" in callspec.params:
+        item.add_marker(pytest.mark.xdist_group(f"matrix_run-{callspec.params['matrix_run']}"))
+    elif module in SHARED_MODULE_RUNS or "private_postgres" in item.fixturenames:
+        item.add_marker(pytest.mark.xdist_group(module))
