@@ -147,8 +147,9 @@ def run_in(folder: Path, url: str, *args: str, rows: int, rounds: int, warmup: i
 
 # One run of every built-in scenario on each database, shared by the tests that only read its
 # results (test_fairness, test_real_databases, test_relationships, test_pagination,
-# test_set_based): one run each instead of one per test. Their assertions are written for these
-# sizes (200 rows: ten pages of ten, twenty parents of which two have no children).
+# test_set_based): one run each per pytest process (worker) instead of one per test. Their
+# assertions are written for these sizes (200 rows: ten pages of ten, twenty parents of which
+# two have no children).
 MATRIX_ROWS, MATRIX_ROUNDS = 200, 3
 
 
@@ -174,22 +175,3 @@ def scenarios_of(data: dict, scenarios: tuple[str, ...]) -> dict:
         "cells": [c for c in data["cells"] if c["scenario"] in keep],
         "comparisons": [c for c in data["comparisons"] if c["scenario"] in keep],
     }
-
-
-# Modules whose tests share a module-scoped run (or server): under pytest-xdist each module's
-# tests go to one worker, so that the run happens once.
-SHARED_MODULE_RUNS = ("test_run", "test_html_report", "test_trace", "test_concurrency",
-                      "test_pytest_suite", "test_faults", "test_shards")  # fmt: skip
-
-
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Groups for pytest-xdist's --dist loadgroup (given here, before pytest-xdist reads them
-    in its pytest_collection_modifyitems): the tests that read one database's matrix_run go
-    to one worker, which runs it once; so do a module's tests that share a module-scoped run
-    or the module's private PostgreSQL."""
-    callspec = getattr(item, "callspec", None)
-    module = getattr(getattr(item, "module", None), "__name__", "")
-    if callspec is not None and "matrix_run" in callspec.params:
-        item.add_marker(pytest.mark.xdist_group(f"matrix_run-{callspec.params['matrix_run']}"))
-    elif module in SHARED_MODULE_RUNS or "private_postgres" in item.fixturenames:
-        item.add_marker(pytest.mark.xdist_group(module))
