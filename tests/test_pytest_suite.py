@@ -18,6 +18,9 @@ from scenarios import REGISTRY
 REPO = Path(__file__).parent.parent
 TESTS = str(Path(__file__).parent)
 DEFAULT_SCENARIOS = [name for name, cls in REGISTRY.items() if cls.default]  # run without a choice
+# Without the variables pytest-xdist sets in its workers: a child pytest that sees them takes
+# itself for one, and pytest-benchmark then disables its benchmarks.
+OWN_ENVIRONMENT = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
 TINY = ["--ormbench-rows", "10", "--ormbench-rounds", "2", "--ormbench-warmup", "0"]
 
 
@@ -34,7 +37,7 @@ def suite(*args: str, cwd: Path, env: dict[str, str] | None = None, raw: bool = 
         text=True,
         cwd=cwd,
         timeout=600,
-        env={**os.environ, **(env or {})},
+        env={**OWN_ENVIRONMENT, **(env or {})},
     )
 
 
