@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import MATRIX_ROUNDS, MATRIX_ROWS
 
 from scenarios import REGISTRY
 from scenarios.data import make_rows
@@ -36,10 +37,9 @@ def _run(cli, folder: Path, url: str, *args: str):
 
 
 @pytest.fixture
-def full_run(cli, tmp_path, any_url):
-    result, data = _run(cli, tmp_path, any_url, "--scenarios", "all")
-    assert result.code == 0, result.stderr + result.stdout
-    return data
+def full_run(matrix_run):
+    """Every scenario on each database (the session's one run of them, without a warm-up)."""
+    return matrix_run
 
 
 def test_every_equal_work_cell_meets_its_contract(full_run) -> None:
@@ -50,7 +50,7 @@ def test_every_equal_work_cell_meets_its_contract(full_run) -> None:
     for cell in held:
         assert cell["verification"]["status"] == "passed", cell["verification"]
         assert cell["verification"]["contract"], cell["scenario"]
-        assert cell["verification"]["rounds_checked"] == 6
+        assert cell["verification"]["rounds_checked"] == MATRIX_ROUNDS
     idioms = {(c["backend"], c["idiom"]) for c in cells}
     assert ("sqlalchemy", "documented") in idioms and ("django", "equal") in idioms
     verdicts = {(c["scenario"], c["idiom"]) for c in full_run["comparisons"] if c["kind"] == "orm"}
@@ -59,7 +59,7 @@ def test_every_equal_work_cell_meets_its_contract(full_run) -> None:
 
 def test_equal_work_idioms_send_the_contracted_statements(full_run) -> None:
     by = {(c["scenario"], c["backend"], c["idiom"]): c["trace"] for c in full_run["cells"]}
-    rows = 40
+    rows = MATRIX_ROWS
     for backend in ("sqlalchemy", "django", "dbapi"):
         idiom = "floor" if backend == "dbapi" else "equal"
         create = by[("create", backend, idiom)]

@@ -23,6 +23,13 @@ CONNECT_TIMEOUT = 3
 SLACK = 20  # process start-up, imports, the report: generous, since CI machines are slow
 
 
+def _sigint_as_on_a_terminal() -> None:
+    """A shell that starts pytest in the background (`pytest … &`) has it ignore SIGINT, and
+    children inherit that; Python turns SIGINT into KeyboardInterrupt only where it is not
+    ignored. Ctrl-C must reach `ormbench run` as it does from a user's terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class RunningCli:
     """`ormbench run` in a child process whose progress lines (stderr) we can wait for."""
 
@@ -34,6 +41,7 @@ class RunningCli:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONPATH": TESTS},
+            preexec_fn=_sigint_as_on_a_terminal,
         )
         self.stderr_lines: list[str] = []
         self.stdout = ""

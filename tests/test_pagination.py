@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_in
+from conftest import MATRIX_ROUNDS, MATRIX_ROWS, run_in, scenarios_of
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
@@ -20,7 +20,7 @@ from scenarios import DOCUMENTED, EQUAL
 from scenarios.pagination import PageWalk, PaginateKeyset, PaginateOffset
 
 SCENARIOS = ("paginate_offset", "paginate_keyset")
-ROWS = 200  # pages of 10 rows (n / 20), the last ten of twenty
+ROWS = MATRIX_ROWS  # 200: pages of 10 rows (n / 20), the last ten of twenty
 PAGES, SIZE = 10, 10
 
 
@@ -68,10 +68,9 @@ def _run(cli, folder: Path, url: str, scenarios: str, *args: str):
 
 
 @pytest.fixture
-def paged_run(cli, tmp_path, any_url):
-    result, data = _run(cli, tmp_path, any_url, ",".join(SCENARIOS))
-    assert result.code == 0, result.stderr + result.stdout
-    return data
+def paged_run(matrix_run):
+    """Both scenarios of the session's run of every scenario on each database."""
+    return scenarios_of(matrix_run, SCENARIOS)
 
 
 def test_every_cell_passes_and_equal_work_meets_the_contract(paged_run) -> None:
@@ -81,7 +80,7 @@ def test_every_cell_passes_and_equal_work_meets_the_contract(paged_run) -> None:
     assert len(cells) == 2 * 5
     for cell in cells:
         assert cell["verification"]["status"] == "passed", cell
-        assert cell["verification"]["rounds_checked"] == 3
+        assert cell["verification"]["rounds_checked"] == MATRIX_ROUNDS
         if cell["idiom"] in ("equal", "floor"):
             assert (
                 "10 SELECT; 10 transactions (each statement commits itself)"

@@ -16,12 +16,10 @@ def _results(folder) -> dict:
     return json.loads((folder / "ormbench-report/results.json").read_text())
 
 
-@pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
-def test_whole_matrix_verifies_on_a_real_server(request, cli, tmp_path, server: str) -> None:
-    url = request.getfixturevalue(server)
-    result = cli("run", "--db", url, "--scenarios", "all", "--rows", "40", "--rounds", "6", "-q")
-    assert result.code == 0, result.stderr
-    data = _results(tmp_path)
+@pytest.mark.parametrize("matrix_run", ["postgres_url", "mariadb_url"], indirect=True)
+def test_whole_matrix_verifies_on_a_real_server(request, matrix_run) -> None:
+    """The session's one run of every scenario on each server (`--scenarios all`, exit 0)."""
+    server, data = request.node.callspec.params["matrix_run"], matrix_run
     assert {c["scenario"] for c in data["cells"]} == SCENARIOS
     # SQLAlchemy and Django in two idioms each, the floor once: 5 cells per scenario
     assert len(data["cells"]) == len(SCENARIOS) * 5

@@ -8,6 +8,7 @@ import json
 import math
 
 import pytest
+from conftest import MATRIX_ROUNDS, MATRIX_ROWS, scenarios_of
 
 from scenarios.family import (
     MAX_CHILDREN,
@@ -19,10 +20,9 @@ from scenarios.family import (
 )
 from scenarios.relationships import IN_LIST_PARENTS
 
-ROWS = 200
+ROWS = MATRIX_ROWS  # 20 parents, two of them childless
 SEED = 42
 SCENARIOS = ("relationships_naive", "relationships_joined", "relationships_prefetch", "aggregates")
-DATABASES = ("sqlite", "postgresql", "mariadb")
 
 
 def run(cli_run, folder, url: str, rows: int, scenarios: tuple[str, ...]) -> dict:
@@ -44,18 +44,11 @@ def run(cli_run, folder, url: str, rows: int, scenarios: tuple[str, ...]) -> dic
     return json.loads((folder / "ormbench-report/results.json").read_text())
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def results(request, tmp_path_factory) -> dict[tuple[str, str, str], dict]:
-    """One run of the four scenarios on each database: cells by (scenario, backend, idiom)."""
-    from conftest import run_cli
-
-    folder = tmp_path_factory.mktemp(request.param)
-    url = {
-        "sqlite": lambda: f"sqlite:///{folder / 'bench.sqlite3'}",
-        "postgresql": lambda: request.getfixturevalue("postgres_url"),
-        "mariadb": lambda: request.getfixturevalue("mariadb_url"),
-    }[request.param]()
-    data = run(run_cli, folder, url, ROWS, SCENARIOS)
+@pytest.fixture
+def results(matrix_run) -> dict[tuple[str, str, str], dict]:
+    """The four scenarios of the session's run of every scenario on each database: cells by
+    (scenario, backend, idiom)."""
+    data = scenarios_of(matrix_run, SCENARIOS)
     return {(c["scenario"], c["backend"], c["idiom"]): c for c in data["cells"]}
 
 
@@ -63,7 +56,7 @@ def test_every_cell_passes_verification(results) -> None:
     assert {scenario for scenario, _, _ in results} == set(SCENARIOS)
     for key, cell in results.items():
         assert cell["verification"]["status"] == "passed", (key, cell["verification"])
-        assert cell["verification"]["rounds_checked"] == 3, key
+        assert cell["verification"]["rounds_checked"] == MATRIX_ROUNDS, key
         if key[2] in ("equal", "floor"):
             assert cell["verification"]["contract"], key
 

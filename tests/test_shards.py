@@ -71,22 +71,26 @@ def test_shards_merge_into_the_cells_of_one_unsharded_run(
     assert "only in" not in compared.stdout
 
 
-def test_embedded_sqlite_shards_merge_under_one_name(tmp_path: Path) -> None:
-    parts = []
-    for k in (1, 2):
-        out = tmp_path / f"shard{k}"
-        args = (
-            "run",
-            "--scenarios",
-            "get,filter",
-            *SIZE,
-            "--shard",
-            f"{k}/2",
-            "--output",
-            str(out),
-        )
-        assert run_cli(*args, cwd=tmp_path).code == 0
-        parts.append(str(out / "results.json"))
+@pytest.fixture(scope="module")
+def embedded_runs(tmp_path_factory) -> dict[str, str]:
+    """Runs of get and filter on the embedded SQLite database, each in its own temporary file:
+    shards 1/2 and 2/2, shard 2/2 at another size, and the whole plan. Name -> results.json."""
+    folder = tmp_path_factory.mktemp("embedded")
+    runs = {}
+    for name, extra in {
+        "s1": ("--shard", "1/2"),
+        "s2": ("--shard", "2/2"),
+        "s2rows": ("--shard", "2/2", "--rows", "20"),
+        "whole": (),
+    }.items():
+        args = ("run", "--scenarios", "get,filter", *SIZE, *extra, "--output", str(folder / name))
+        assert run_cli(*args, cwd=folder).code == 0
+        runs[name] = str(folder / name / "results.json")
+    return runs
+
+
+def test_embedded_sqlite_shards_merge_under_one_name(embedded_runs, tmp_path: Path) -> None:
+    parts = [embedded_runs["s1"], embedded_runs["s2"]]
     assert run_cli("merge", *parts, "--output", str(tmp_path / "m"), cwd=tmp_path).code == 0
     data = json.loads((tmp_path / "m/results.json").read_text())
     assert len(data["databases"]) == 1
@@ -102,17 +106,8 @@ def test_a_bad_shard_is_one_line_and_exit_2(shard: str, tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_bad_merges_are_one_line_and_exit_2(tmp_path: Path) -> None:
-    runs = {}
-    for name, extra in {
-        "s1": ("--shard", "1/2"),
-        "s2": ("--shard", "2/2"),
-        "s2rows": ("--shard", "2/2", "--rows", "20"),
-        "whole": (),
-    }.items():
-        args = ("run", "--scenarios", "get,filter", *SIZE, *extra, "--output", str(tmp_path / name))
-        assert run_cli(*args, cwd=tmp_path).code == 0
-        runs[name] = str(tmp_path / name / "results.json")
+def test_bad_merges_are_one_line_and_exit_2(embedded_runs, tmp_path: Path) -> None:
+    runs = embedded_runs
     cases = {
         (runs["s1"],): "two or more shards",
         (runs["s1"], runs["s1"]): "not distinct shards",

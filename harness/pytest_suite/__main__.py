@@ -1,6 +1,6 @@
 """`python -m harness.pytest_suite [pytest options]`: pytest with the suite's plugin and this
 package as the only thing collected, whatever the current folder's pytest configuration says
-about test file names."""
+about test file names and options."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ SUITE_ARGS = [
     "python_files=test_*.py",
     "-o",
     "python_functions=test_*",
+    # Nor its addopts: ormbench's own (pytest-xdist's -n, for its tests) would split the suite
+    # over several processes, where it needs one database per process, or fail where
+    # pytest-xdist is not installed.
+    "-o",
+    "addopts=",
 ]
 
 
