@@ -29,6 +29,7 @@ from harness.database import HarnessDatabase, connect_error, tables_of
 from harness.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
 from harness.projection import measure_local_rtt
 from harness.relay import Relay, Wire
+from harness.result_shape import result_shape
 from harness.stats import iqr, median
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
@@ -395,6 +396,9 @@ def trace_unit(
         counts = replace(counts, server_counters=server)
         during = tracer.statements + tracer.transaction_control
         check = check_run(scenario, work, backend, result, db, counter)
+        shape = result_shape(result)
+        if shape is not None:
+            counts = replace(counts, result_objects=shape.objects, result_rows=shape.rows)
         check.statements = moved
         sent_while_reading = tracer.statements + tracer.transaction_control - during
         counts = replace(

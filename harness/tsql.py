@@ -515,7 +515,7 @@ SQLALCHEMY_TRANSACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("paginate_keyset", DOCUMENTED): ("operation", "close"),
     ("paginate_keyset", EQUAL): ("autocommit", "close"),
     ("bulk_update", DOCUMENTED): ("run", "commit"),
-    ("bulk_update", EQUAL): ("autocommit", "commit"),
+    ("bulk_update", EQUAL): ("autocommit", "close"),
     ("bulk_delete", DOCUMENTED): ("run", "commit"),
     ("upsert", DOCUMENTED): ("run", "commit"),
     ("upsert", EQUAL): ("run", "commit"),

@@ -103,6 +103,9 @@ def test_eager_loading_sends_one_or_two_selects(results) -> None:
     for (scenario, backend, idiom), cell in results.items():
         if scenario in expected:
             statements, rows = expected[scenario]
+            if (scenario, backend, idiom) == ("relationships_joined", "django", "documented"):
+                # Django's documented way to load children as objects: prefetch_related.
+                statements, rows = expected["relationships_prefetch"]
             assert selects(cell) == statements, (scenario, backend, idiom)
             assert cell["trace"]["select_rows"] == rows, (scenario, backend, idiom)
             assert_transactions((scenario, backend, idiom), cell)
@@ -185,3 +188,16 @@ def test_aggregate_rows_agree_whatever_type_the_database_returns() -> None:
     ]
     assert {aggregate_row(*form) for form in forms} == {(1, 3, "5.57", "1.856667")}
     assert aggregate_row(2, 0, None, None) == (2, 0, None, None)
+
+
+def test_joined_compares_objects_with_objects_and_rows_with_rows(results) -> None:
+    """As documented both ORMs build the parents and children as objects (joinedload,
+    prefetch_related); the equal work returns the JOIN's rows as tuples on both sides."""
+    data = shape(ROWS, SEED)
+    for backend in ("sqlalchemy", "django"):
+        documented = results[("relationships_joined", backend, "documented")]["trace"]
+        assert documented["result_objects"] == data.parents + data.children, backend
+        assert documented["result_rows"] == 0, backend
+        equal = results[("relationships_joined", backend, "equal")]["trace"]
+        assert equal["result_objects"] == 0, backend
+        assert equal["result_rows"] == data.children + data.childless, backend
