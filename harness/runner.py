@@ -416,7 +416,7 @@ def trace_unit(
     outcome = check.outcome
     if outcome.status == "passed" and unit.idiom in (EQUAL, FLOOR):
         contract = scenario.contract(capabilities)
-        breaches = contract.breaches(counts)
+        breaches = contract.breaches(counts, capabilities.family)
         if contract.returns_objects and result is None:
             breaches.append("returned no objects")
         expected = contract.write_transactions
@@ -607,7 +607,7 @@ def run_scenario(
             trace, outcome = traced[unit]
             if same is not None and outcome.status == "passed" and trace is not None:
                 # The documented code, held to the contract now that it stands for equal work.
-                breaches = scenario.contract(capabilities).breaches(trace)
+                breaches = scenario.contract(capabilities).breaches(trace, capabilities.family)
                 if breaches:
                     outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
             held = idiom in (EQUAL, FLOOR)
