@@ -304,6 +304,8 @@ class HarnessDatabase:
             return []
         (key,) = table.primary_key.columns
         with self.engine.begin() as conn:
+            if self.target.family == "mssql":
+                return self._load_numbered(conn, rows, table)
             if self.engine.dialect.insert_executemany_returning_sort_by_parameter_order:
                 result = conn.execute(
                     table.insert().returning(key, sort_by_parameter_order=True), list(rows)
@@ -314,6 +316,27 @@ class HarnessDatabase:
             conn.execute(table.insert(), list(rows))
             ids = conn.execute(select(key).where(key > before).order_by(key)).scalars().all()
         return list(ids)
+
+    def _load_numbered(self, conn: Any, rows: Sequence[Row], table: Table) -> list[int]:
+        """SQL Server: the rows under ids the harness numbers itself (SET IDENTITY_INSERT),
+        in multi-row INSERTs within the server's 2,100 parameters. SQL Server assigns
+        identities in the order of an `INSERT ... SELECT ... ORDER BY`, which SQLAlchemy's
+        ordered RETURNING sends, but Babelfish rejects that form ("syntax error at or near
+        ORDER"); explicit ids are exact on both, and the identity then continues after the
+        highest one, so the ORMs' own inserts get fresh ids."""
+        (key,) = table.primary_key.columns
+        before = conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
+        ids = list(range(before + 1, before + len(rows) + 1))
+        per_batch = max(1, 2000 // (len(table.columns)))
+        conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} ON")
+        try:
+            for start in range(0, len(rows), per_batch):
+                stop = start + per_batch
+                numbered = zip(ids[start:stop], rows[start:stop], strict=True)
+                conn.execute(table.insert().values([{**row, key.name: pk} for pk, row in numbered]))
+        finally:
+            conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} OFF")
+        return ids
 
     # --- reading ----------------------------------------------------------------------------
 

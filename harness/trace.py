@@ -8,6 +8,7 @@ untimed trace pass: timed rounds talk to the bare driver.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections import Counter
 from collections.abc import Mapping
@@ -15,19 +16,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TRANSACTION_WORDS = ("BEGIN", "START", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END")
+# mssql-django asks SQL Server whether a transaction is open (`SELECT @@TRANCOUNT`) on leaving
+# each atomic() block, before it turns the driver's autocommit back on: a round trip of
+# transaction control, not data work, and it neither opens nor ends a transaction.
+TRANCOUNT = "@@TRANCOUNT"
+CONTROL_KINDS = (*TRANSACTION_WORDS, TRANCOUNT)
 SQL_SAMPLE_LIMIT = 5
+
+# Session options a T-SQL batch may start with, before the statement that does the work
+# (mssql-django: `SET NOCOUNT ON INSERT ...; SELECT CAST(SCOPE_IDENTITY() AS bigint)`,
+# `SET NOCOUNT OFF; UPDATE ...`). With or without the separating semicolon.
+_BATCH_OPTION = re.compile(r"SET\s+NOCOUNT\s+(ON|OFF)\b\s*;?\s*", re.IGNORECASE)
 
 
 def statement_kind(sql: str) -> str:
-    """The first keyword of a statement, upper-cased (SELECT, INSERT, ..., BEGIN)."""
+    """The first keyword of the statement that does the work, upper-cased (SELECT, INSERT,
+    ..., BEGIN): a batch's leading `SET NOCOUNT` is skipped, `WITH` is a SELECT, and
+    `SELECT @@TRANCOUNT` is transaction control (TRANCOUNT)."""
     text = sql.lstrip(" \t\r\n(")
     while text.startswith("/*"):
         text = text.partition("*/")[2].lstrip()
+    while (option := _BATCH_OPTION.match(text)) and option.end() < len(text):
+        text = text[option.end() :]
     word = text.split(None, 1)[0].upper() if text else ""
     if word == "WITH":
         return "SELECT"
     if word == "SET" and "IMPLICIT_TRANSACTIONS" in sql.upper():
         return "SET"
+    if word == "SELECT" and " ".join(text.split()).upper().rstrip(";") == "SELECT @@TRANCOUNT":
+        return TRANCOUNT
     return word.rstrip(";")
 
 
@@ -78,7 +95,7 @@ class Tracer:
 
     def record(self, sql: str, parameter_sets: int) -> None:
         kind = statement_kind(sql)
-        if kind in TRANSACTION_WORDS:
+        if kind in CONTROL_KINDS:
             self.transaction_control += 1
             self.by_kind[kind] += 1
         else:
@@ -97,7 +114,7 @@ class Tracer:
             self.in_transaction = True
         elif kind in ("COMMIT", "ROLLBACK", "END"):
             self.in_transaction = False
-        elif kind in ("SAVEPOINT", "RELEASE"):
+        elif kind in ("SAVEPOINT", "RELEASE", TRANCOUNT):
             pass
         elif not self.in_transaction:
             self.transactions += 1
@@ -174,6 +191,7 @@ class TracedCursor:
         object.__setattr__(self, "_connection", connection)
         object.__setattr__(self, "_kind", "")
         object.__setattr__(self, "_written", 0)  # rows counted so far for the last statement
+        object.__setattr__(self, "_returned", 0)  # rows the last statement gave back so far
         tracer.cursors.add(self)
 
     def _settle(self) -> None:
@@ -182,6 +200,10 @@ class TracedCursor:
             return
         count = getattr(self._cursor, "rowcount", -1)
         count = count if isinstance(count, int) and count > 0 else 0
+        # A write that gives rows back (OUTPUT, RETURNING, SCOPE_IDENTITY() after it) wrote at
+        # least as many rows as it returned. The SQL Server drivers report no row count for
+        # such a statement (-1), nor for one under SET NOCOUNT ON.
+        count = max(count, self._returned)
         if count > self._written:
             self._tracer.rows_written[kind] += count - self._written
             object.__setattr__(self, "_written", count)
@@ -194,6 +216,7 @@ class TracedCursor:
         kind = statement_kind(text)
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_written", 0)
+        object.__setattr__(self, "_returned", 0)
         self._connection._statement(kind)
         self._tracer.record(text, parameter_sets)
         result = method(sql, *args, **kwargs)
@@ -222,7 +245,10 @@ class TracedCursor:
         return self._run(self._cursor.executemany, sql, len(params), first, params, *args, **kwargs)
 
     def _fetched(self, rows: list[Any]) -> None:
+        object.__setattr__(self, "_returned", self._returned + len(rows))
         self._settle()
+        if self._kind in CONTROL_KINDS:  # @@TRANCOUNT's answer is not a row of data
+            return
         tracer = self._tracer
         tracer.rows_fetched += len(rows)
         if self._kind == "SELECT" and rows:

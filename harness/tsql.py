@@ -63,13 +63,14 @@ class Statement:
 Compiled = dict[str, dict[str, list[Statement]]]
 
 
-def compile_tsql(orm: str, driver: str = "pyodbc") -> Compiled:
+def compile_tsql(orm: str, driver: str = "pyodbc", rows: int = BULK_ROWS) -> Compiled:
     """Every scenario's statements as `orm` compiles them for SQL Server (driver: pyodbc or
-    mssqlpython, the SQLAlchemy dialect or mssql-django option that goes with it)."""
+    mssqlpython, the SQLAlchemy dialect or mssql-django option that goes with it), for a run
+    of `rows` rows (the bulk batches and the pages depend on it)."""
     if orm == "sqlalchemy":
-        return sqlalchemy_tsql(_offline_target(driver))
+        return sqlalchemy_tsql(_offline_target(driver), rows)
     if orm == "django":
-        return _django_in_child(driver)
+        return _django_in_child(driver, rows)
     raise ValueError(f"unknown ORM {orm!r}; choose from {ORMS}")
 
 
@@ -120,6 +121,7 @@ class SqlAlchemyTools:
 
     dialect: Any
     single: Callable[..., Statement]
+    rows: int = BULK_ROWS  # the run's size: the pages and bulk batches depend on it
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class DjangoTools:
     select_sql: Callable[..., Statement]
     insert_sql: Callable[..., list[Statement]]
     update_sql: Callable[..., Statement]
+    rows: int = BULK_ROWS  # the run's size: the pages and bulk batches depend on it
 
     def statement(self, sql: str, params: Any, what: str) -> Statement:
         """A statement from a compiler's (sql, params), as mssql-django sends it."""
@@ -171,7 +174,7 @@ def sqlalchemy_dialect(target: Target) -> Any:
     return dialect
 
 
-def sqlalchemy_tsql(target: Target) -> Compiled:
+def sqlalchemy_tsql(target: Target, rows: int = BULK_ROWS) -> Compiled:
     """The statements the SQLAlchemy backend's ORM calls send, per idiom, compiled by the mssql
     dialect that `target` selects (create_engine connects lazily: nothing here connects)."""
     from sqlalchemy import delete, insert, select, update
@@ -204,7 +207,7 @@ def sqlalchemy_tsql(target: Target) -> Compiled:
     documented: dict[str, list[Statement]] = {
         "create": [create],
         "bulk_create": _sqlalchemy_bulk(
-            dialect, insert(Item), BULK_ROWS, "Session.execute(insert(Item), rows)"
+            dialect, insert(Item), rows, "Session.execute(insert(Item), rows)"
         ),
         "get": [by_pk],
         "filter": [
@@ -232,14 +235,14 @@ def sqlalchemy_tsql(target: Target) -> Compiled:
         "bulk_create": _sqlalchemy_bulk(
             dialect,
             insert(Item).returning(Item),
-            BULK_ROWS,
+            rows,
             "Session.scalars(insert(Item).returning(Item), rows, "
             f"insertmanyvalues_page_size={EQUAL_BATCH_ROWS})",
             page_size=EQUAL_BATCH_ROWS,
         ),
         "filter": [single(by_prefix, "the same select() via Session.scalars(), AUTOCOMMIT Engine")],
     }
-    tools = SqlAlchemyTools(dialect, single)
+    tools = SqlAlchemyTools(dialect, single, rows)
     _add_scenario_compiled("sqlalchemy", tools, documented, equal)
     return _by_idiom(SqlAlchemyOrm, documented, equal)
 
@@ -305,9 +308,10 @@ def _sqlalchemy_bulk(
 # --- Django (child process only) ----------------------------------------------------------------
 
 
-def _django_in_child(driver: str) -> Compiled:
+def _django_in_child(driver: str, rows: int = BULK_ROWS) -> Compiled:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.tsql", "--django", "--json", "--driver", driver],
+        [sys.executable, "-m", "harness.tsql", "--django", "--json", "--driver", driver]
+        + ["--rows", str(rows)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -320,7 +324,7 @@ def _django_in_child(driver: str) -> Compiled:
     }
 
 
-def django_tsql(target: Target) -> Compiled:
+def django_tsql(target: Target, rows: int = BULK_ROWS) -> Compiled:
     """The statements the Django backend's ORM calls send, per idiom, compiled by mssql-django.
     Configures Django for `target` in this process: call it only in a process of its own."""
     from backends.django_orm import DjangoOrm, configure
@@ -381,7 +385,7 @@ def django_tsql(target: Target) -> Compiled:
     documented: dict[str, list[Statement]] = {
         "create": insert_sql([Item(**row)], True, "Item.objects.create(**row)"),
         "bulk_create": _django_bulk(
-            Item, connection, insert_sql, None, "Item.objects.bulk_create(objs)"
+            Item, connection, insert_sql, None, "Item.objects.bulk_create(objs)", rows
         ),
         "get": [by_pk],
         "filter": [
@@ -400,11 +404,12 @@ def django_tsql(target: Target) -> Compiled:
             insert_sql,
             EQUAL_BATCH_ROWS,
             f"Item.objects.bulk_create(objs, batch_size={EQUAL_BATCH_ROWS})",
+            rows,
         ),
         "get": [replace(by_pk, what="the same lookup inside transaction.atomic()")],
         "update": [by_pk, update_sql(["quantity"], "item.save(update_fields=['quantity'])")],
     }
-    tools = DjangoTools(connection, select_sql, insert_sql, update_sql)
+    tools = DjangoTools(connection, select_sql, insert_sql, update_sql, rows)
     _add_scenario_compiled("django", tools, documented, equal)
     if connection.connection is not None:
         raise RuntimeError("mssql-django opened a connection while compiling")
@@ -434,7 +439,12 @@ def _apply_connect_time_features(connection: Any) -> None:
 
 
 def _django_bulk(
-    item_model: Any, connection: Any, insert_sql: Any, batch_size: int | None, call: str
+    item_model: Any,
+    connection: Any,
+    insert_sql: Any,
+    batch_size: int | None,
+    call: str,
+    rows: int = BULK_ROWS,
 ) -> list[Statement]:
     """The batches `bulk_create(objs, batch_size=batch_size)` (`call` names it) sends, as
     QuerySet._batched_insert() splits them: `batch_size` capped by the backend's
@@ -443,7 +453,7 @@ def _django_bulk(
     insert (not by default)."""
     from django.db.models import AutoField
 
-    objs = [item_model(**row) for row in make_rows(BULK_ROWS, 42)]
+    objs = [item_model(**row) for row in make_rows(rows, 42)]
     fields = [f for f in item_model._meta.concrete_fields if not isinstance(f, AutoField)]
     cap = max(connection.ops.bulk_batch_size(fields, objs), 1)
     size = min(batch_size, cap) if batch_size else cap
@@ -677,12 +687,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--django", action="store_true", help="Django only, in this process")
     parser.add_argument("--json", action="store_true", help="JSON instead of text")
     parser.add_argument("--full", action="store_true", help="do not shorten long statements")
+    parser.add_argument(
+        "--rows", type=int, default=BULK_ROWS, help="the run's size (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.django:
-        compiled = {"django": django_tsql(_offline_target(args.driver))}
+        compiled = {"django": django_tsql(_offline_target(args.driver), args.rows)}
     else:
         compiled = {
-            orm: with_transaction_control(orm, compile_tsql(orm, args.driver)) for orm in ORMS
+            orm: with_transaction_control(orm, compile_tsql(orm, args.driver, args.rows))
+            for orm in ORMS
         }
     if args.json:
         data = as_json(compiled)

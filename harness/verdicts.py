@@ -39,6 +39,9 @@ def orm_verdict(
     lies wholly outside the practical-difference band, "no practical difference" when wholly
     inside it, "inconclusive" otherwise, or when the claim does not survive the correction
     for the database's family of comparisons (`holds`)."""
+    unsupported = next((c for c in (a, b) if c.verification.status == "unsupported"), None)
+    if unsupported is not None:
+        return f"unsupported: {unsupported.verification.reason}"
     if not (a.verified and b.verified):
         return "no verdict: verification did not pass"
     if interval is None:

@@ -225,14 +225,16 @@ class Scenario(ABC):
                 return Outcome(
                     "failed", f"returned {len(result)} rows, expected {len(work.expected_result)}"
                 )
-            if result != work.expected_result:
-                bad = next(
-                    i
-                    for i, (a, b) in enumerate(zip(result, work.expected_result, strict=True))
-                    if a != b
-                )
+            pairs = zip(result, work.expected_result, strict=True)
+            bad = next((i for i, (a, b) in enumerate(pairs) if not self.same_row(a, b)), None)
+            if bad is not None:
                 return Outcome("failed", f"returned row {bad} differs from the expected one")
         return Outcome("passed")
+
+    def same_row(self, returned: NormalRow, expected: NormalRow) -> bool:
+        """Is a returned row the expected one? Exactly, unless a scenario's values may
+        differ within their type's precision (aggregates' averages)."""
+        return returned == expected
 
 
 REGISTRY: dict[str, type[Scenario]] = {}

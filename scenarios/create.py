@@ -68,9 +68,12 @@ def django_create(orm: Any, rows: Sequence[Row]) -> None:
 @Create.idiom("dbapi")
 def dbapi_create(db: Any, rows: Sequence[Row]) -> None:
     """`cursor.execute(INSERT ...)` per row in autocommit, the new id from `lastrowid`
-    (`RETURNING id` on PostgreSQL): each INSERT its own transaction."""
-    returning = db.target.family == "postgresql"  # psycopg has no lastrowid to give
-    sql = f"{db.sql_insert_head} VALUES {db.values}" + (" RETURNING id" if returning else "")
+    (`RETURNING id` on PostgreSQL, `OUTPUT INSERTED.id` on SQL Server, whose drivers have no
+    `lastrowid`): each INSERT its own transaction."""
+    returning = db.target.family in ("postgresql", "mssql")
+    sql = f"{db.sql_insert_head}{db.sql_output} VALUES {db.values}"
+    if db.target.family == "postgresql":
+        sql += db.sql_returning
     params = db.params
     cursor = db.conn.cursor()
     for row in rows:

@@ -25,7 +25,7 @@ from scenarios.schema import NormalRow, child_table, digest, normal_value, paren
 MAX_CHILDREN = 20
 CHILDLESS_EVERY = 10  # parent index % 10 == 1: no children
 MEAN_DECIMALS = 6  # AVG of DECIMAL(10, 2): MariaDB and SQL Server return six decimals
-_MEAN_QUANTUM = Decimal(1).scaleb(-MEAN_DECIMALS)
+MEAN_UNIT = Decimal(1).scaleb(-MEAN_DECIMALS)
 _DIGITS = 10
 
 PARENT_COLUMNS = ("id", "name")
@@ -166,7 +166,7 @@ def aggregate_row(parent_id: Any, count: Any, total: Any, mean: Any) -> NormalRo
     (SQLite's AVG) is read by its shortest repr, which the tie-free data rounds safely."""
     if mean is not None:
         exact = mean if isinstance(mean, Decimal) else Decimal(str(mean))
-        mean = str(exact.quantize(_MEAN_QUANTUM, rounding=ROUND_HALF_EVEN))
+        mean = str(exact.quantize(MEAN_UNIT, rounding=ROUND_HALF_EVEN))
     return (int(parent_id), int(count), normal_value(child_table.c.amount, total), mean)
 
 

@@ -273,7 +273,7 @@ def _sqlalchemy_pages(tools: Any, stmt: Any, what: str, pages: int) -> dict[str,
 
 @PaginateOffset.compiles("sqlalchemy")
 def sqlalchemy_paginate_offset_tsql(tools: Any) -> dict[str, list[Any]]:
-    walk = PaginateOffset(1000, 42).page_walk()
+    walk = PaginateOffset(tools.rows, 42).page_walk()
     stmt = select(Item).order_by(Item.id).limit(walk.size).offset(walk.offsets()[0])
     what = "select(Item).order_by(Item.id).limit(size).offset(k) via Session.scalars()"
     return _sqlalchemy_pages(tools, stmt, what, walk.pages)
@@ -281,7 +281,7 @@ def sqlalchemy_paginate_offset_tsql(tools: Any) -> dict[str, list[Any]]:
 
 @PaginateKeyset.compiles("sqlalchemy")
 def sqlalchemy_paginate_keyset_tsql(tools: Any) -> dict[str, list[Any]]:
-    walk = PaginateKeyset(1000, 42).page_walk()
+    walk = PaginateKeyset(tools.rows, 42).page_walk()
     stmt = select(Item).where(Item.id > 1).order_by(Item.id).limit(walk.size)
     what = (
         "select(Item).where(Item.id > last_id).order_by(Item.id).limit(size) via Session.scalars()"
@@ -293,18 +293,26 @@ def sqlalchemy_paginate_keyset_tsql(tools: Any) -> dict[str, list[Any]]:
 def django_paginate_offset_tsql(tools: Any) -> dict[str, list[Any]]:
     from backends.django_models import Item as DjangoItem
 
-    walk = PaginateOffset(1000, 42).page_walk()
-    offset = walk.offsets()[0]
-    page = DjangoItem.objects.order_by("id")[offset : offset + walk.size]
-    statement = tools.select_sql(page, 'Item.objects.order_by("id")[off:off + size], a page')
-    return {DOCUMENTED: [replace(statement, times=walk.pages)]}
+    walk = PaginateOffset(tools.rows, 42).page_walk()
+    # Django renders a slice's bounds as literals, not parameters: every page is a statement
+    # text of its own (SQL Server compiles and caches each one apart).
+    pages = [
+        DjangoItem.objects.order_by("id")[offset : offset + walk.size] for offset in walk.offsets()
+    ]
+    what = 'Item.objects.order_by("id")[off:off + size], page at OFFSET {}: literal bounds'
+    return {
+        DOCUMENTED: [
+            tools.select_sql(page, what.format(offset))
+            for page, offset in zip(pages, walk.offsets(), strict=True)
+        ]
+    }
 
 
 @PaginateKeyset.compiles("django")
 def django_paginate_keyset_tsql(tools: Any) -> dict[str, list[Any]]:
     from backends.django_models import Item as DjangoItem
 
-    walk = PaginateKeyset(1000, 42).page_walk()
+    walk = PaginateKeyset(tools.rows, 42).page_walk()
     page = DjangoItem.objects.filter(id__gt=1).order_by("id")[: walk.size]
     what = 'Item.objects.filter(id__gt=last).order_by("id")[:size], a page'
     return {DOCUMENTED: [replace(tools.select_sql(page, what), times=walk.pages)]}

@@ -48,6 +48,14 @@ def test_proxy_counts_statements_transactions_and_rows(tmp_path: Path) -> None:
         ("(SELECT 1)", "SELECT"),
         ("SAVEPOINT s1", "SAVEPOINT"),
         ("commit;", "COMMIT"),
+        # mssql-django's batches: the statement that does the work decides the kind.
+        ("SET NOCOUNT OFF; UPDATE [t] SET [x] = ? WHERE [t].[id] = ?", "UPDATE"),
+        ("SET NOCOUNT ON INSERT INTO [t] ([x]) VALUES (?); SELECT CAST(SCOPE_IDENTITY() AS bigint)",
+         "INSERT"),  # fmt: skip
+        ("SET NOCOUNT ON", "SET"),
+        # ... and the question it asks on leaving atomic(): transaction control, not a read.
+        ("SELECT @@TRANCOUNT", "@@TRANCOUNT"),
+        ("SELECT @@TRANCOUNT + 1 FROM t", "SELECT"),
     ],
 )
 def test_statement_kind(sql: str, kind: str) -> None:
@@ -207,3 +215,17 @@ def test_proxy_records_the_sql_django_converts_for_sqlite(tmp_path: Path) -> Non
         "SELECT x FROM t WHERE y LIKE '50%' OR x = ?",
     ]
     assert cur.fetchall() == [(2,)] and tracer.rows_sent == 4
+
+
+def test_rows_a_write_returns_count_as_rows_written(tmp_path: Path) -> None:
+    """A write whose driver reports no row count (the SQL Server drivers give -1 for an INSERT
+    with OUTPUT, and under SET NOCOUNT ON) wrote at least the rows it returned."""
+    tracer = Tracer()
+    conn = TracedConnection(sqlite3.connect(tmp_path / "t.db", isolation_level=None), tracer)
+    conn.cursor().execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)")
+    tracer.reset()
+    cursor = conn.cursor()
+    cursor.execute("INSERT INTO t (x) VALUES (1), (2), (3) RETURNING id")
+    assert len(cursor.fetchall()) == 3
+    tracer.settle()
+    assert tracer.rows_written == {"INSERT": 3}
