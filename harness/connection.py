@@ -33,7 +33,12 @@ SQLITE_PRAGMAS = ("PRAGMA case_sensitive_like = ON", "PRAGMA foreign_keys = ON")
 # How long a SQLite connection waits for another one's lock before "database is locked":
 # Python's sqlite3 default, given explicitly to every backend (sqlite3's `timeout`).
 SQLITE_BUSY_TIMEOUT = 5.0
-PG_PREPARE_THRESHOLD = 5  # psycopg's default: a statement is prepared on its 6th run
+# psycopg's prepare_threshold for every backend: None, never prepare (Django's own default).
+# psycopg's default (prepare a statement on its 6th run on a connection) forgets every prepared
+# statement on each ROLLBACK, which ends every SQLAlchemy Session read (Session.close()), and
+# not on COMMIT, which ends Django's atomic(): SQLAlchemy's reads would never run prepared
+# while Django's did from their 6th run on, and the first timed rounds would mix both regimes.
+PG_PREPARE_THRESHOLD: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,11 @@ POLICIES: dict[str, tuple[Setting, ...]] = {
         ),
         Setting(
             "statement preparation",
-            f"psycopg auto-prepare after {PG_PREPARE_THRESHOLD} runs (its default)",
-            "Django: none, as client-side binding cannot prepare",
+            "none, in every round: psycopg's prepare_threshold=None for every backend (each "
+            "statement parsed and planned by the server on every run)",
+            "SQLAlchemy (psycopg's default): prepared on a statement's 6th run on a connection "
+            "and forgotten on every ROLLBACK, so never for a Session's reads, which end in one; "
+            "Django: none (its own default, prepare_threshold=None)",
         ),
         Setting("isolation level", "READ COMMITTED, set explicitly (the server's default)"),
         Setting("session time zone", "UTC", "Django: settings.TIME_ZONE, America/Chicago"),

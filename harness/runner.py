@@ -33,6 +33,7 @@ from harness.database import HarnessDatabase, connect_error, tables_of
 from harness.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
 from harness.projection import measure_local_rtt
 from harness.relay import Relay, Wire
+from harness.result_shape import result_shape
 from harness.stats import iqr, median, quartiles
 from harness.targets import Target
 from harness.trace import SQL_SAMPLE_LIMIT, Tracer
@@ -415,6 +416,9 @@ def trace_unit(
         counts = replace(counts, server_counters=server)
         during = tracer.statements + tracer.transaction_control
         check = check_run(scenario, work, backend, result, db, file_counter)
+        shape = result_shape(result)
+        if shape is not None:
+            counts = replace(counts, result_objects=shape.objects, result_rows=shape.rows)
         check.statements = moved
         sent_while_reading = tracer.statements + tracer.transaction_control - during
         counts = replace(
@@ -432,7 +436,7 @@ def trace_unit(
     outcome = check.outcome
     if outcome.status == "passed" and unit.idiom in (EQUAL, FLOOR):
         contract = scenario.contract(capabilities)
-        breaches = contract.breaches(counts)
+        breaches = contract.breaches(counts, capabilities.family)
         if contract.returns_objects and result is None:
             breaches.append("returned no objects")
         expected = contract.write_transactions
@@ -663,7 +667,7 @@ def run_scenario(
             trace, outcome = traced[unit]
             if same is not None and outcome.status == "passed" and trace is not None:
                 # The documented code, held to the contract now that it stands for equal work.
-                breaches = scenario.contract(capabilities).breaches(trace)
+                breaches = scenario.contract(capabilities).breaches(trace, capabilities.family)
                 if breaches:
                     outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
             held = idiom in (EQUAL, FLOOR)

@@ -383,7 +383,7 @@ class Target:
     def postgresql_session_options(self) -> dict[str, Any]:
         """psycopg connect() arguments of the PostgreSQL policy, shared with Django's OPTIONS:
         UTC, READ COMMITTED as the session default (the floor's explicit BEGIN gets it too),
-        UTF8, and psycopg's own prepare threshold."""
+        UTF8, and the policy's prepare threshold (none: never prepare)."""
         return {
             "options": "-c TimeZone=UTC -c default_transaction_isolation=read\\ committed",
             "client_encoding": "UTF8",

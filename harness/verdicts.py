@@ -218,6 +218,20 @@ def _sent(trace: TraceCounts) -> dict[str, int]:
     return kinds
 
 
+def _returned(trace: TraceCounts) -> str:
+    """What a run handed back, by kind and number: "1,100 ORM objects", "1,000 rows (tuples)"
+    ("" where not counted)."""
+    objects, rows = trace.result_objects, trace.result_rows
+    if objects is None or rows is None:
+        return ""
+    parts = []
+    if objects or not rows:
+        parts.append(f"{objects:,} ORM object{'s' if objects != 1 else ''}")
+    if rows:
+        parts.append(f"{rows:,} row{'s' if rows != 1 else ''} (tuples)")
+    return " and ".join(parts)
+
+
 def what_differs(a: Cell, b: Cell) -> str:
     """One line: how the two cells' traced work differs ("" when it does not)."""
     if a.trace is None or b.trace is None:
@@ -267,6 +281,9 @@ def what_differs(a: Cell, b: Cell) -> str:
 
         unit_a = "column" if cols(ta) == "1" else "columns"
         parts.append(f"{name_a}'s UPDATE sets {cols(ta)} {unit_a}, {name_b}'s {cols(tb)}")
+    returned_a, returned_b = _returned(ta), _returned(tb)
+    if returned_a != returned_b and returned_a and returned_b:
+        parts.append(f"{name_a} returns {returned_a}, {name_b} {returned_b}")
     if ta.verification_statements != tb.verification_statements:
         parts.append(
             f"reading the returned objects afterwards sends {ta.verification_statements} "

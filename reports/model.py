@@ -60,6 +60,10 @@ class TraceCounts:
     # xact_commit/xact_rollback, the reads' own transactions taken off; MySQL/MariaDB: the
     # sessions' Com_* status)
     server_counters: dict[str, int] | None = None
+    # What the traced run returned (harness.result_shape): distinct ORM objects built and plain
+    # rows (tuples); None where the result is neither, or in older files
+    result_objects: int | None = None
+    result_rows: int | None = None
 
     @property
     def round_trips_per_operation(self) -> float | None:

@@ -105,16 +105,8 @@ def _django_per_parent(models: Any) -> Any:
 def django_aggregates(orm: Any, _: None) -> list[Any]:
     """`Parent.objects.annotate(n=Count("children"), total=Sum("children__amount"),
     mean=Avg("children__amount")).order_by("id").values_list("id", "n", "total", "mean")`
-    (Django groups by every Parent column, id and name), evaluated with `list()`, inside one
-    `transaction.atomic()`."""
-    with orm.atomic():
-        return list(_django_per_parent(orm.models))
-
-
-@Aggregates.idiom("django", EQUAL)
-def django_aggregates_equal(orm: Any, _: None) -> list[Any]:
-    """The same query in autocommit, without `atomic()`: one SELECT that is its own
-    transaction."""
+    (Django groups by every Parent column, id and name), evaluated with `list()`, in
+    autocommit (Django's default): one SELECT that is its own transaction."""
     return list(_django_per_parent(orm.models))
 
 
@@ -146,7 +138,4 @@ def django_aggregates_tsql(tools: Any) -> dict[str, list[Any]]:
     from backends import django_models
 
     query = _django_per_parent(django_models)
-    return {
-        DOCUMENTED: [tools.select_sql(query, "Parent.objects.annotate(n=Count(...), ...)")],
-        EQUAL: [tools.select_sql(query, "the same query in autocommit, without atomic()")],
-    }
+    return {DOCUMENTED: [tools.select_sql(query, "Parent.objects.annotate(n=Count(...), ...)")]}

@@ -69,15 +69,7 @@ def sqlalchemy_filter_equal(orm: Any, prefix: str) -> list[Any]:
 @Filter.idiom("django")
 def django_filter(orm: Any, prefix: str) -> list[Any]:
     """`Item.objects.filter(name__startswith=prefix).order_by("id")`, evaluated with
-    `list()`, inside one `transaction.atomic()`."""
-    with orm.atomic():
-        return list(orm.models.Item.objects.filter(name__startswith=prefix).order_by("id"))
-
-
-@Filter.idiom("django", EQUAL)
-def django_filter_equal(orm: Any, prefix: str) -> list[Any]:
-    """The same query in autocommit, without `atomic()`: one SELECT that is its own
-    transaction."""
+    `list()`, in autocommit (Django's default): one SELECT that is its own transaction."""
     return list(orm.models.Item.objects.filter(name__startswith=prefix).order_by("id"))
 
 

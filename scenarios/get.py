@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Tables, Work, register, table_of, with_id
+from scenarios.base import EQUAL, Capabilities, Tables, Work, register, table_of, with_id
 from scenarios.contract import WorkContract
 from scenarios.reads import ReadScenario
 
@@ -51,7 +51,15 @@ def sqlalchemy_get(orm: Any, ids: Sequence[int]) -> list[Any]:
 
 @Get.idiom("django")
 def django_get(orm: Any, ids: Sequence[int]) -> list[Any]:
-    """`Item.objects.get(pk=...)` per primary key, all inside one `transaction.atomic()`."""
+    """`Item.objects.get(pk=...)` per primary key in autocommit, Django's default: each
+    lookup is its own transaction."""
+    objects = orm.models.Item.objects
+    return [objects.get(pk=pk) for pk in ids]
+
+
+@Get.idiom("django", EQUAL)
+def django_get_equal(orm: Any, ids: Sequence[int]) -> list[Any]:
+    """The same lookups inside one `transaction.atomic()`: the contract's one transaction."""
     objects = orm.models.Item.objects
     with orm.atomic():
         return [objects.get(pk=pk) for pk in ids]

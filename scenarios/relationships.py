@@ -121,12 +121,22 @@ def sqlalchemy_naive(orm: Any, _: None) -> list[Pair]:
 def django_naive(orm: Any, _: None) -> list[Pair]:
     """`Parent.objects.order_by("id")`, then `list(parent.children.order_by("id"))` per parent
     (the related manager queries every time; Child has no default ordering, so the order is
-    asked for), all inside one `transaction.atomic()`."""
+    asked for), in autocommit (Django's default): each query its own transaction."""
+    return _django_naive(orm.models.Parent)
+
+
+@RelationshipsNaive.idiom("django", EQUAL)
+def django_naive_equal(orm: Any, _: None) -> list[Pair]:
+    """The same queries inside one `transaction.atomic()`: the contract's one transaction."""
     with orm.atomic():
-        return [
-            (parent, list(parent.children.order_by("id")))
-            for parent in orm.models.Parent.objects.order_by("id")
-        ]
+        return _django_naive(orm.models.Parent)
+
+
+def _django_naive(parent_model: Any) -> list[Pair]:
+    return [
+        (parent, list(parent.children.order_by("id")))
+        for parent in parent_model.objects.order_by("id")
+    ]
 
 
 @RelationshipsNaive.idiom("dbapi")
@@ -165,15 +175,14 @@ def django_naive_tsql(tools: Any) -> dict[str, list[Any]]:
     from backends.django_models import Parent as DjangoParent
 
     per_parent = DjangoParent(id=1).children.order_by("id")
-    return {
-        DOCUMENTED: [
-            tools.select_sql(DjangoParent.objects.order_by("id"), "Parent.objects.order_by('id')"),
-            replace(
-                tools.select_sql(per_parent, "parent.children.order_by('id')"),
-                times=parent_count(tools.rows),
-            ),
-        ]
-    }
+    statements = [
+        tools.select_sql(DjangoParent.objects.order_by("id"), "Parent.objects.order_by('id')"),
+        replace(
+            tools.select_sql(per_parent, "parent.children.order_by('id')"),
+            times=parent_count(tools.rows),
+        ),
+    ]
+    return {DOCUMENTED: statements, EQUAL: statements}
 
 
 # --- one JOIN -------------------------------------------------------------------------------
@@ -182,9 +191,13 @@ def django_naive_tsql(tools: Any) -> dict[str, list[Any]]:
 @register
 class RelationshipsJoined(Relationships):
     """Every parent with its children in one query: parent LEFT OUTER JOIN child, ordered by
-    parent id and child id (a parent without children is one row of NULL child columns). The
-    equal work fetches those rows as they are: Django has no JOINed load of a reverse foreign
-    key into objects, so rows are what both ORMs can give from one query. One transaction."""
+    parent id and child id (a parent without children is one row of NULL child columns). As
+    documented, each ORM's way to load parents with their children as objects: SQLAlchemy's
+    joinedload (one JOIN), Django's prefetch_related (two queries: its documentation sends a
+    reverse foreign key there, select_related following forward ones only). The equal work
+    fetches the JOIN's rows as they are, tuples on both sides: Django has no JOINed load of a
+    reverse foreign key into objects, so rows are what both ORMs can give from one query. One
+    transaction."""
 
     name = "relationships_joined"
 
@@ -219,9 +232,9 @@ def sqlalchemy_joined(orm: Any, _: None) -> list[Pair]:
 
 @RelationshipsJoined.idiom("sqlalchemy", EQUAL)
 def sqlalchemy_joined_equal(orm: Any, _: None) -> list[Any]:
-    """The rows Django's `values_list()` fetches: `select(Parent.id, Parent.name, Child.id,
-    Child.name, Child.amount).outerjoin(Parent.children).order_by(Parent.id, Child.id)` via
-    `Session.execute().all()`, rows instead of objects. One transaction, which
+    """The rows Django's equal-work `values_list()` fetches: `select(Parent.id, Parent.name,
+    Child.id, Child.name, Child.amount).outerjoin(Parent.children).order_by(Parent.id,
+    Child.id)` via `Session.execute().all()`, rows instead of objects. One transaction, which
     `Session.close()` ends."""
     session = orm.session
     rows = session.execute(_joined_columns()).all()
@@ -236,13 +249,24 @@ def _django_joined(parent: Any) -> Any:
 
 
 @RelationshipsJoined.idiom("django")
-def django_joined(orm: Any, _: None) -> list[Any]:
+def django_joined(orm: Any, _: None) -> list[Pair]:
+    """`Parent.objects.order_by("id").prefetch_related(Prefetch("children",
+    queryset=Child.objects.order_by("id")))`, in autocommit (Django's default): the parents,
+    then their children in one IN-list query, as objects. Django's documented way to load a
+    reverse foreign key: `select_related()` follows forward foreign keys only, and
+    `Child.objects.select_related("parent")` would lose the parents without children."""
+    parents = orm.models.Parent.objects.order_by("id")
+    return [
+        (parent, list(parent.children.all()))
+        for parent in parents.prefetch_related(_django_children(orm.models))
+    ]
+
+
+@RelationshipsJoined.idiom("django", EQUAL)
+def django_joined_equal(orm: Any, _: None) -> list[Any]:
     """`Parent.objects.order_by("id", "children__id").values_list("id", "name",
     "children__id", "children__name", "children__amount")`: one LEFT OUTER JOIN, rows
-    instead of objects, inside one `transaction.atomic()`. Django's one-query form:
-    `select_related()` follows forward foreign keys only, and its documentation sends a
-    reverse one to `prefetch_related()` (two queries: relationships_prefetch);
-    `Child.objects.select_related("parent")` would lose the parents without children."""
+    instead of objects, inside one `transaction.atomic()` (the contract's one transaction)."""
     with orm.atomic():
         return list(_django_joined(orm.models.Parent))
 
@@ -274,14 +298,22 @@ def sqlalchemy_joined_tsql(tools: Any) -> dict[str, list[Any]]:
 
 @RelationshipsJoined.compiles("django")
 def django_joined_tsql(tools: Any) -> dict[str, list[Any]]:
+    from backends.django_models import Child as DjangoChild
     from backends.django_models import Parent as DjangoParent
 
+    # What prefetch_related() runs: the Prefetch queryset filtered to the parents loaded.
+    listed = min(parent_count(tools.rows), IN_LIST_PARENTS)
+    batch = [DjangoParent(id=pk) for pk in range(1, listed + 1)]
+    children = DjangoChild.objects.order_by("id").filter(parent__in=batch)
+    rows = tools.select_sql(
+        _django_joined(DjangoParent), "Parent.objects.values_list(..., 'children__amount')"
+    )
     return {
         DOCUMENTED: [
-            tools.select_sql(
-                _django_joined(DjangoParent), "Parent.objects.values_list(..., 'children__amount')"
-            )
-        ]
+            tools.select_sql(DjangoParent.objects.order_by("id"), "Parent.objects"),
+            tools.select_sql(children, f"prefetch_related(Prefetch('children')): {len(batch)}"),
+        ],
+        EQUAL: [rows],
     }
 
 
@@ -328,16 +360,15 @@ def sqlalchemy_prefetch(orm: Any, _: None) -> list[Pair]:
 def django_prefetch(orm: Any, _: None) -> list[Pair]:
     """`Parent.objects.order_by("id").prefetch_related(Prefetch("children",
     queryset=Child.objects.order_by("id")))`: the parents, then all their children in one
-    query with every parent id in one IN list, inside one `transaction.atomic()`. Past the
-    database's parameter limit the one list fails (SQLite: its build's limit, 250,000 or
-    32,766; PostgreSQL with server-side binding: 65,535); mssql-django sends a list over 2,048
-    through a temporary table instead."""
+    query with every parent id in one IN list, in autocommit (Django's default): each query
+    its own transaction. Past the database's parameter limit the one list fails (SQLite: its
+    build's limit, 250,000 or 32,766; PostgreSQL with server-side binding: 65,535);
+    mssql-django sends a list over 2,048 through a temporary table instead."""
     parents = orm.models.Parent.objects.order_by("id")
-    with orm.atomic():
-        return [
-            (parent, list(parent.children.all()))
-            for parent in parents.prefetch_related(_django_children(orm.models))
-        ]
+    return [
+        (parent, list(parent.children.all()))
+        for parent in parents.prefetch_related(_django_children(orm.models))
+    ]
 
 
 @RelationshipsPrefetch.idiom("django", EQUAL)

@@ -113,11 +113,14 @@ def sqlalchemy_bulk_update(orm: Any, _: None) -> None:
 
 @BulkUpdate.idiom("sqlalchemy", EQUAL)
 def sqlalchemy_bulk_update_equal(orm: Any, _: None) -> None:
-    """The same UPDATE via `Session.execute()` and `Session.commit()` on the AUTOCOMMIT
-    Engine: the statement commits itself, as Django's autocommit sends it."""
+    """The same UPDATE via `Session.execute()` on the AUTOCOMMIT Engine, then
+    `Session.close()`: the statement commits itself, as Django's autocommit sends it.
+    `Session.commit()` would still call the driver's commit(), which mysqlclient sends as a
+    COMMIT the others do not; close() ends the Session with nothing sent (the Engine's
+    skip_autocommit_rollback)."""
     session = orm.autocommit
     session.execute(update(Item).where(ACTIVE).values(quantity=Item.quantity + 1))
-    session.commit()
+    session.close()
 
 
 @BulkUpdate.idiom("django")

@@ -60,6 +60,10 @@ def test_bulk_update_is_one_update_of_the_matching_rows(set_run) -> None:
             assert trace["autocommit_statements"] == 0, where  # BEGIN, UPDATE, COMMIT
         else:
             assert trace["autocommit_statements"] == 1, where  # the UPDATE commits itself
+            # Nothing else reaches the server: no COMMIT after it (mysqlclient would send
+            # the one Session.commit() asks for on the AUTOCOMMIT Engine).
+            assert trace["transaction_control"] == 0, where
+            assert trace["wire_statements"] in (None, {"UPDATE": 1}), where
 
 
 def test_bulk_delete_is_one_delete_without_loading_a_row(set_run) -> None:
