@@ -133,6 +133,13 @@ class CliResult:
     stderr: str
 
 
+def inherited_environment() -> dict[str, str]:
+    """This process's environment for a child `ormbench`, less the terminal size pytest-xdist
+    gives its workers (COLUMNS=80): a user's output that is not a terminal has no such size,
+    and a test that wants one passes it."""
+    return {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
 ) -> CliResult:
@@ -149,7 +156,7 @@ def run_cli(
         text=True,
         cwd=cwd,
         timeout=timeout,
-        env={**os.environ, **env},
+        env={**inherited_environment(), **env},
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

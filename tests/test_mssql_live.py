@@ -135,14 +135,10 @@ def test_offline_listing_matches_what_each_orm_sent(full_run) -> None:
 
 
 def test_the_pytest_benchmark_suite_passes_over_the_server(mssql_url: str, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.pytest_suite", "-p", "no:cacheprovider", "-q"]
-        + ["--ormbench-db", mssql_url, "--ormbench-rows", "10", "--ormbench-rounds", "2"]
-        + ["--ormbench-warmup", "0", "--benchmark-json", "out.json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
+    from test_pytest_suite import TINY, suite
+
+    proc = suite(
+        "-q", "--ormbench-db", mssql_url, *TINY, "--benchmark-json", "out.json", cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     benchmarks = json.loads((tmp_path / "out.json").read_text())["benchmarks"]

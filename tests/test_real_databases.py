@@ -84,4 +84,4 @@ def test_several_databases_in_one_run_give_one_report(
     assert [d["family"] for d in data["databases"]] == ["sqlite", "postgresql", "mysql"]
     assert len(data["cells"]) == 3 * 2 * 5
     report = (tmp_path / "ormbench-report/report.md").read_text()
-    assert report.count("\n## ") == 3
+    assert report.count("\n## ") == 1 + 3  # the bottom line, then one section per database
