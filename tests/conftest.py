@@ -94,7 +94,7 @@ def mssql_admin_urls() -> dict[str, str]:
     if len(urls) < len(MSSQL_DRIVERS) and TDS_START.exists():
         # Idempotent: a server already listening is left alone, only the driver registered.
         started = subprocess.run(
-            [str(TDS_START), "--python", sys.executable],
+            ["bash", str(TDS_START), "--python", sys.executable],
             capture_output=True,
             text=True,
             timeout=600,
