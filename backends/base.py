@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.counters import read_session_counters, sum_counters
-from harness.targets import Target
-from harness.trace import Tracer
+from harness.targets.urls import Target
+from harness.wire.counters import read_session_counters, sum_counters
+from harness.wire.trace import Tracer
 from scenarios.base import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS, Idiom
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class Backend(ABC):
 
     def session_counters(self) -> dict[str, int] | None:
         """The database's per-session counters of this backend's connection(s), summed
-        (untimed; None where it keeps none per session: harness.counters)."""
+        (untimed; None where it keeps none per session: harness.wire.counters)."""
         family = self.target.family
         return sum_counters(self.on_each_connection(lambda c: read_session_counters(family, c)))
 

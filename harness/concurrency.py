@@ -35,7 +35,7 @@ counted as lock errors, rolled back, and left out of the increments; the cell st
 Verification (untimed, after each measurement): the table's quantities must equal the loaded
 ones plus, row by row, the increments the threads reported as committed, and every read must
 have returned the row it asked for; else the cell fails. Before the cells, each backend's read
-and write is traced once on one thread (harness.trace), so the report shows what each sends.
+and write is traced once on one thread (harness.wire.trace), so the report shows what each sends.
 
 Why plain threads. The work is in-process DB-API and ORM calls, so a load-testing tool built
 around HTTP users (locust, and its gevent monkey-patching, which psycopg and mysqlclient do not
@@ -67,18 +67,18 @@ from sqlalchemy import event, text
 from sqlalchemy.pool import QueuePool
 
 from backends import load_backend
-from harness.database import HarnessDatabase
-from harness.errors import INTERRUPTED_REASON, OrmbenchError, driver_message
-from harness.run import environment, package_version
-from harness.runner import (
+from harness.measuring.run import environment, package_version
+from harness.measuring.runner import (
     _describe,
     _Watchdog,
     interleaved_order,
     run_worker,
     worker_main,
 )
-from harness.targets import Target
-from harness.trace import Tracer
+from harness.targets.database import HarnessDatabase
+from harness.targets.errors import INTERRUPTED_REASON, OrmbenchError, driver_message
+from harness.targets.urls import Target
+from harness.wire.trace import Tracer
 from reports.concurrency import (
     CONCURRENCY_SCHEMA_VERSION,
     BackendTrace,
@@ -637,7 +637,7 @@ def _error_cell(target: Target, backend: str, threads: int, why: str) -> Concurr
 
 @dataclass
 class OperationTracer(Tracer):
-    """harness.trace's Tracer that also names the commit() and rollback() calls the driver
+    """harness.wire.trace's Tracer that also names the commit() and rollback() calls the driver
     sent (the Tracer counts them as transaction control without a name)."""
 
     ended_sent: Counter[str] = field(default_factory=Counter)

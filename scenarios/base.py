@@ -93,7 +93,8 @@ class Scenario(ABC):
     # (backend name, idiom) -> function, filled by `idiom()`; each subclass has its own.
     idioms: ClassVar[dict[tuple[str, str], Idiom]] = {}
     # ORM -> the function that compiles its idioms' statements for SQL Server offline
-    # (`compiles()`; harness.tsql calls it with its tools, and it returns idiom -> statements).
+    # (`compiles()`; harness.tools.tsql calls it with its tools, and it returns idiom ->
+    # statements).
     offline: ClassVar[dict[str, Callable[[Any], dict[str, list[Any]]]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -126,7 +127,7 @@ class Scenario(ABC):
     @classmethod
     def compiles(cls, orm: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
         """Register the decorated function as `orm`'s offline SQL Server compiler for this
-        scenario: given harness.tsql's tools, it returns {DOCUMENTED: [...], EQUAL: [...]}
+        scenario: given harness.tools.tsql's tools, it returns {DOCUMENTED: [...], EQUAL: [...]}
         (EQUAL where the ORM has an equal-work idiom of its own)."""
 
         def add(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -264,7 +265,7 @@ def resolve(names: list[str] | None) -> list[type[Scenario]]:
     """The scenarios `--scenarios` names: registered names, "all", or a user's scenario as
     "package.module:Class" (imported, and registered under its own name). None: the default
     set."""
-    from harness.errors import ConfigurationError
+    from harness.targets.errors import ConfigurationError
 
     if not names:
         return [cls for cls in REGISTRY.values() if cls.default]
@@ -288,7 +289,7 @@ def load_user_scenario(spec: str) -> type[Scenario]:
     """A user's scenario class from "package.module:Class", registered under its name."""
     from importlib import import_module
 
-    from harness.errors import ConfigurationError
+    from harness.targets.errors import ConfigurationError
 
     module, _, attribute = spec.partition(":")
     if os.getcwd() not in sys.path:  # the console script's path does not hold it

@@ -247,7 +247,7 @@ def dbapi_paginate_keyset(db: Any, walk: PageWalk) -> Pages:
     return pages
 
 
-# --- SQL Server, compiled offline (harness.tsql) --------------------------------------------
+# --- SQL Server, compiled offline (harness.tools.tsql) --------------------------------------------
 
 
 def _sqlalchemy_as_sent(tools: Any, stmt: Any, what: str) -> Any:

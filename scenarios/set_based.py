@@ -171,7 +171,7 @@ def dbapi_bulk_delete(db: Any, _: None) -> None:
     cursor.close()
 
 
-# --- SQL Server, compiled offline (harness.tsql) --------------------------------------------
+# --- SQL Server, compiled offline (harness.tools.tsql) --------------------------------------------
 
 
 @BulkUpdate.compiles("sqlalchemy")

@@ -152,7 +152,7 @@ def dbapi_streaming(db: Any, chunk: int) -> Summary:
     return summary
 
 
-# --- SQL Server, compiled offline (harness.tsql) ----------------------------------------------
+# --- SQL Server, compiled offline (harness.tools.tsql) --------------------------------------------
 
 
 @Streaming.compiles("sqlalchemy")

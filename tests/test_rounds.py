@@ -7,7 +7,7 @@ import pytest
 
 from backends import BACKENDS, load_backend
 from backends.base import IDIOMS
-from harness.verdicts import build_comparisons, planned_verdicts, rounds_for_claims
+from harness.judging.verdicts import build_comparisons, planned_verdicts, rounds_for_claims
 from reports.model import Cell, Verification
 from scenarios import REGISTRY, resolve
 

@@ -27,8 +27,8 @@ from harness.cli import compare as compare_command
 from harness.cli import merge as merge_command
 from harness.cli import report as report_command
 from harness.cli import run as run_command
-from harness.run import parse_shard
-from harness.targets import parse_target
+from harness.measuring.run import parse_shard
+from harness.targets.urls import parse_target
 
 REPO = Path(__file__).parent.parent
 WORKFLOW = REPO / ".github" / "workflows" / "ormbench.yml"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from harness.measuring.runner import close_round, open_round, trace_and_verify, unsupported_reason
 from harness.pytest_suite.plugin import SuiteSession
-from harness.runner import close_round, open_round, trace_and_verify, unsupported_reason
 from scenarios import DOCUMENTED, REGISTRY
 
 

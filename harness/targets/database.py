@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from harness.connection import BULK_BATCH_ROWS, POLICIES
-from harness.errors import (
+from harness.targets.connection import BULK_BATCH_ROWS, POLICIES
+from harness.targets.errors import (
     ConnectionFailed,
     UnsafeTable,
     driver_message,
@@ -34,7 +34,7 @@ from harness.errors import (
     setup_failed,
     setup_step,
 )
-from harness.targets import (
+from harness.targets.urls import (
     MSSQL_DEFAULT_ODBC_DRIVER,
     Target,
     msodbcsql_install_command,
@@ -74,7 +74,7 @@ def tables_of(scenarios: Sequence[Any]) -> tuple[Table, ...]:
             found.setdefault(table.name, table)
     bad = [name for name in found if not name.startswith(TABLE_PREFIX)]
     if bad:
-        from harness.errors import ConfigurationError
+        from harness.targets.errors import ConfigurationError
 
         raise ConfigurationError(
             f"scenario table '{bad[0]}' does not start with '{TABLE_PREFIX}'",

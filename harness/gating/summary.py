@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.errors import ConfigurationError
+from harness.targets.errors import ConfigurationError
 
 GITHUB_SUMMARY = "GITHUB_STEP_SUMMARY"
 

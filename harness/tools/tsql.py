@@ -2,14 +2,15 @@
 mssql dialect and mssql-django's SQL compiler, with no server and no connection.
 
 SQLAlchemy compiles in this process. Django's settings are per process, so the Django side runs
-in a child process (`python -m harness.tsql --django`) that configures Django for SQL Server and
-answers mssql-django's server-version look-up from its own cache, never from a connection.
+in a child process (`python -m harness.tools.tsql --django`) that configures Django for SQL
+Server and answers mssql-django's server-version look-up from its own cache, never from a
+connection.
 
 Each ORM has two idioms per scenario (scenarios.base): "as documented", and "equal work" where
 the backend runs code of its own for it. Both are compiled, each group of statements labelled
 with its idiom; where a backend has no equal-work code, its documented statements serve both.
 
-`python -m harness.tsql` prints both ORMs, scenario by scenario, for a person to read: every
+`python -m harness.tools.tsql` prints both ORMs, scenario by scenario, for a person to read: every
 statement each idiom sends, the transaction control around its work too (mssql-django's
 `SELECT @@TRANCOUNT` on leaving each atomic block, the drivers' commit() and rollback() calls),
 each marked as such.
@@ -26,8 +27,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from backends.base import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS, Backend
-from harness.connection import BULK_BATCH_ROWS
-from harness.targets import Target, parse_target
+from harness.targets.connection import BULK_BATCH_ROWS
+from harness.targets.urls import Target, parse_target
 from scenarios import REGISTRY
 from scenarios.data import FILTER_PREFIX, make_rows
 from scenarios.schema import DATA_COLUMNS
@@ -104,8 +105,8 @@ def _by_idiom(
     }
     if own != set(equal):
         raise RuntimeError(
-            f"{backend.name} has equal-work code for {sorted(own)}, but harness/tsql.py "
-            f"compiles it for {sorted(equal)}: update harness/tsql.py"
+            f"{backend.name} has equal-work code for {sorted(own)}, but harness/tools/tsql.py "
+            f"compiles it for {sorted(equal)}: update harness/tools/tsql.py"
         )
     return {
         name: {DOCUMENTED: documented[name], **({EQUAL: equal[name]} if name in own else {})}
@@ -310,7 +311,7 @@ def _sqlalchemy_bulk(
 
 def _django_in_child(driver: str, rows: int = BULK_ROWS) -> Compiled:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.tsql", "--django", "--json", "--driver", driver]
+        [sys.executable, "-m", "harness.tools.tsql", "--django", "--json", "--driver", driver]
         + ["--rows", str(rows)],
         capture_output=True,
         text=True,
@@ -611,8 +612,8 @@ def with_transaction_control(orm: str, compiled: Compiled) -> Compiled:
             shape = table.get((scenario, idiom))
             if shape is None:
                 raise RuntimeError(
-                    f"harness/tsql.py does not say how {orm}'s {idiom} {scenario} brackets its "
-                    "transactions: add it to the table"
+                    f"harness/tools/tsql.py does not say how {orm}'s {idiom} {scenario} "
+                    "brackets its transactions: add it to the table"
                 )
             if orm == "django":
                 before, after = django_control(shape)
@@ -682,7 +683,7 @@ def as_json(compiled: dict[str, Compiled]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m harness.tsql", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.tools.tsql", description=__doc__)
     parser.add_argument("--driver", choices=("pyodbc", "mssqlpython"), default="pyodbc")
     parser.add_argument("--django", action="store_true", help="Django only, in this process")
     parser.add_argument("--json", action="store_true", help="JSON instead of text")

@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 
 from backends import FLOOR
-from harness.compare import (
+from harness.gating.compare import (
     DEFAULT_FLOOR_THRESHOLD,
     FLOOR_MOVED,
     IMPROVEMENT,
@@ -36,8 +36,8 @@ from harness.compare import (
     _database_keys,
     _key,
 )
-from harness.errors import ConfigurationError
-from harness.results_file import load_result
+from harness.gating.results_file import load_result
+from harness.targets.errors import ConfigurationError
 from reports.model import Cell, RunResult
 
 MIN_HISTORY = 5

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from harness.errors import ConfigurationError
-from harness.projection import project
-from harness.results_file import PYTEST_SOURCE, load_result
-from harness.sweep import build_sweep
-from harness.verdicts import build_comparisons
+from harness.gating.results_file import PYTEST_SOURCE, load_result
+from harness.judging.projection import project
+from harness.judging.sweep import build_sweep
+from harness.judging.verdicts import build_comparisons
+from harness.targets.errors import ConfigurationError
 from reports.model import DatabaseInfo, RunResult
 
 # Plan entries every shard must share: the same measurement, sliced.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from backends import FLOOR, ORM_PAIR
 from backends.base import DOCUMENTED
-from harness.stats import Decision, Interval, holm, paired_decision, paired_ratio
+from harness.judging.stats import Decision, Interval, holm, paired_decision, paired_ratio
 from reports.format import plural
 from reports.model import Cell, Comparison, TraceCounts
 

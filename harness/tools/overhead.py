@@ -1,5 +1,5 @@
 """How much the harness adds to every timed round: `timed_run` around an operation that does
-nothing. `python -m harness.overhead [ROUNDS]` prints the median and the 99th percentile."""
+nothing. `python -m harness.tools.overhead [ROUNDS]` prints the median and the 99th percentile."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from backends.base import Backend
-from harness.runner import timed_run
-from harness.targets import parse_target
+from harness.measuring.runner import timed_run
+from harness.targets.urls import parse_target
 from scenarios import Capabilities, Scenario, Tables, Work
 from scenarios.contract import WorkContract
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # The backends read the servers' own counters of a session's work through this name.
-from harness.counters import read_session_counters as read_session_counters
+from harness.wire.counters import read_session_counters as read_session_counters
 
 # How many rows one multi-row INSERT carries in the equal-work bulk idioms and the floor, per
 # family: what both ORMs can send. SQLite: Django 5.2 caps a batch at 999 parameters (166 rows

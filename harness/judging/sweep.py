@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 
 from backends import FLOOR
-from harness.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE, paired_ratio
+from harness.judging.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE, paired_ratio
 from reports.model import Cell, SweepCell, SweepPoint
 
 

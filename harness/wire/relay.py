@@ -1,7 +1,7 @@
 """A loopback relay that counts what crosses the wire: round trips, bytes each way, and protocol
 messages where the framing is easy to read.
 
-The DB-API trace (harness.trace) counts calls where both ORMs meet the driver; it cannot see
+The DB-API trace (harness.wire.trace) counts calls where both ORMs meet the driver; it cannot see
 what a driver sends on its own (psycopg's BEGIN, mysqlclient's SET autocommit, mssql-django's
 SELECT @@TRANCOUNT). The relay sits between the driver and the server in the untimed trace pass
 only, and counts what reached the server. Timed rounds connect to the server directly.

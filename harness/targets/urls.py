@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from harness import connection as connection_policy
-from harness.errors import ConfigurationError, SetupFailed, setup_step
+from harness.targets import connection as connection_policy
+from harness.targets.errors import ConfigurationError, SetupFailed, setup_step
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # Longest a MySQL/MariaDB client waits on one socket read or write before it gives the server
@@ -117,7 +117,7 @@ class Target:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     location: str | None = None  # where an embedded database lives, for the report
     options: dict[str, str] = field(default_factory=dict)  # pass-through (SQL Server)
-    # (host, port) of a loopback relay (harness.relay) that DB-API connections go through
+    # (host, port) of a loopback relay (harness.wire.relay) that DB-API connections go through
     # instead of the server's own address: the untimed trace pass only. Django's settings are
     # per process and stay the server's; backends.django_orm reconnects for the trace.
     relay: tuple[str, int] | None = None
@@ -221,7 +221,7 @@ class Target:
 
             entry["OPTIONS"] = {
                 "connect_timeout": timeout,
-                # The policy overrides Django's client-side binding (harness.connection).
+                # The policy overrides Django's client-side binding (harness.targets.connection).
                 "server_side_binding": True,
                 "isolation_level": psycopg.IsolationLevel.READ_COMMITTED,
                 **self.postgresql_session_options(),
@@ -291,7 +291,7 @@ class Target:
 
     def dbapi_connect(self, autocommit: bool = False) -> Any:
         """A new plain DB-API connection with the family's connection policy applied
-        (harness.connection). Every backend's connections come from here, Django's aside,
+        (harness.targets.connection). Every backend's connections come from here, Django's aside,
         whose settings `django_database()` makes the same. `autocommit=False` leaves the
         driver's default transaction mode (what a SQLAlchemy Session expects); the floor asks
         for autocommit and sends BEGIN/COMMIT itself where a scenario wants a transaction."""
@@ -340,7 +340,7 @@ class Target:
                 "charset": "utf8mb4",
                 "init_command": connection_policy.MYSQL_TIME_ZONE,
                 "autocommit": autocommit,
-                # UPDATE counts rows matched (harness.connection): Django and SQLAlchemy's
+                # UPDATE counts rows matched (harness.targets.connection): Django and SQLAlchemy's
                 # mysqldb dialect both ask for it; the floor and the creator-made
                 # connections get it too.
                 "client_flag": importlib.import_module("MySQLdb.constants.CLIENT").FOUND_ROWS,

@@ -2,7 +2,7 @@
 
 On the development machine the database is tens of microseconds away; in production it is
 0.3-2 ms away, and each round trip then costs that much more. A cell's time at distance `rtt`
-is projected as its measured time plus its round trips on the wire (harness.relay, counted in
+is projected as its measured time plus its round trips on the wire (harness.wire.relay, counted in
 the untimed trace pass) times (rtt - the local round-trip time), the local one measured once
 per database as the median of many trivial `SELECT 1` round trips through the raw driver,
 untimed. The projection is made round by round, so the projected verdict comes from the same
@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from harness.errors import ConfigurationError
-from harness.verdicts import build_comparisons
+from harness.judging.verdicts import build_comparisons
+from harness.targets.errors import ConfigurationError
 from reports.model import Cell, DatabaseInfo, Projection
 
 LOCAL_RTT_SAMPLES = 200

@@ -17,8 +17,11 @@ from rich.markup import escape
 
 from backends import BACKENDS, load_backend
 from backends.base import IDIOM_TITLES, IDIOMS
-from harness.database import tables_of
-from harness.errors import (
+from harness.judging.verdicts import DEFAULT_MARGIN
+from harness.measuring.progress import progress_for
+from harness.measuring.runner import Plan
+from harness.targets.database import tables_of
+from harness.targets.errors import (
     EXIT_BLIND,
     EXIT_INTERRUPTED,
     EXIT_NOT_COMPARABLE,
@@ -31,10 +34,12 @@ from harness.errors import (
     ConfigurationError,
     OrmbenchError,
 )
-from harness.progress import progress_for
-from harness.runner import Plan
-from harness.targets import DEFAULT_CONNECT_TIMEOUT, Target, embedded_sqlite_target, parse_target
-from harness.verdicts import DEFAULT_MARGIN
+from harness.targets.urls import (
+    DEFAULT_CONNECT_TIMEOUT,
+    Target,
+    embedded_sqlite_target,
+    parse_target,
+)
 from reports import console as console_report
 from reports import markdown as markdown_report
 from reports.model import RunResult
@@ -122,7 +127,7 @@ def _targets(dbs: tuple[str, ...], connect_timeout: float) -> tuple[list[Target]
 def _execute(
     execute: Any, plan: Any, targets: list[Target], embedded: bool, quiet: bool, label: bool
 ) -> Any:
-    """Run `plan` with its progress on stderr (harness.progress: live on a terminal, lines
+    """Run `plan` with its progress on stderr (harness.measuring.progress: live on a terminal, lines
     elsewhere, none with --quiet), remove the embedded
     database's folder afterwards, and print each database's error as one line (prefixed with
     the database's label where the error does not name it: `label`)."""
@@ -159,7 +164,7 @@ def exit_code(result: RunResult) -> int:
 
 def _row_sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
     """`--rows 1000` -> (1000,); `--rows 100,1000,10000` -> a size sweep, smallest first."""
-    from harness.sweep import parse_sizes
+    from harness.judging.sweep import parse_sizes
 
     try:
         return parse_sizes(value)
@@ -288,8 +293,8 @@ def run(
     quiet: bool,
 ) -> int:
     """Run the scenarios through every backend on every database and write the report."""
-    from harness.projection import parse_rtt
-    from harness.run import execute, parse_shard
+    from harness.judging.projection import parse_rtt
+    from harness.measuring.run import execute, parse_shard
 
     sizes = rows  # one size, or a sweep's (click's callback checked them)
     if shard:
@@ -349,10 +354,10 @@ def _rounds(
     quiet: bool,
 ) -> int:
     """The timed rounds: as asked, else DEFAULT_ROUNDS or the fewest at which a verdict can
-    survive the correction across the plan's verdicts (harness.verdicts), whichever is more.
+    survive the correction across the plan's verdicts (harness.judging.verdicts), whichever is more.
     Said before the run when the default grew, and when the rounds asked for cannot support
     any verdict, so that nobody first meets that as a column of "inconclusive"."""
-    from harness.verdicts import planned_verdicts, rounds_for_claims
+    from harness.judging.verdicts import planned_verdicts, rounds_for_claims
     from reports.format import plural as fmt_plural
 
     family = planned_verdicts(scenarios, map(load_backend, backends), idioms, sizes)
@@ -384,7 +389,7 @@ def write_report(
 ) -> None:
     """Console report, results.json, report.md and report.html in `output`, and the job
     summary; `took` says whose time the run's wall time is (a merge's is its shards')."""
-    from harness.summary import append_summary
+    from harness.gating.summary import append_summary
     from reports import html as html_report  # matplotlib: loaded only to write a report
 
     console_report.render(result, report_console())
@@ -543,7 +548,7 @@ def concurrency(
 def report(results: Path, output: Path, summary: Path | None) -> int:
     """Render the report from RESULTS: an ormbench results.json (re-render) or the
     pytest-benchmark JSON of `python -m harness.pytest_suite --benchmark-json`."""
-    from harness.results_file import load_result
+    from harness.gating.results_file import load_result
 
     result = load_result(results)
     took = f"re-rendered; the run took {result.wall_s:.1f} s"
@@ -559,7 +564,7 @@ def report(results: Path, output: Path, summary: Path | None) -> int:
 def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
     """Join the results.json of the shards of one run (`ormbench run --shard K/N`) into one
     results.json and report, as if it had run unsharded; `report` and `compare` accept it."""
-    from harness.merge import merge_files
+    from harness.gating.merge import merge_files
 
     result = merge_files(list(results))
     took = f"merged; the shards ran {result.wall_s:.1f} s in all"
@@ -647,9 +652,9 @@ def compare(
     input."""
     from dataclasses import replace
 
-    from harness.compare import compare_files
-    from harness.history import compare_history
-    from harness.summary import append_summary
+    from harness.gating.compare import compare_files
+    from harness.gating.history import compare_history
+    from harness.gating.summary import append_summary
     from reports import compare as compare_report
 
     wanted = 1 if history is not None else 2
@@ -692,7 +697,7 @@ def compare(
 def doctor(dbs: tuple[str, ...], connect_timeout: float) -> int:
     """Show versions, drivers and ODBC drivers, how to install what is missing, and whether
     each --db connects. Exit 0 when every --db connects, 2 otherwise."""
-    from harness.doctor import run_doctor
+    from harness.tools.doctor import run_doctor
 
     out = Console(highlight=False, soft_wrap=True)
     return run_doctor(list(dbs), connect_timeout, lambda line: out.print(line, markup=False))

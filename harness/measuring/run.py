@@ -12,13 +12,13 @@ from importlib import metadata
 from typing import Any
 
 from backends import load_backend
-from harness.errors import INTERRUPTED_REASON, OrmbenchError
-from harness.progress import ProgressSink
-from harness.projection import project
-from harness.runner import Plan, run_in_worker
-from harness.sweep import build_sweep
-from harness.targets import Target
-from harness.verdicts import build_comparisons
+from harness.judging.projection import project
+from harness.judging.sweep import build_sweep
+from harness.judging.verdicts import build_comparisons
+from harness.measuring.progress import ProgressSink
+from harness.measuring.runner import Plan, run_in_worker
+from harness.targets.errors import INTERRUPTED_REASON, OrmbenchError
+from harness.targets.urls import Target
 from reports.model import SCHEMA_VERSION, Cell, DatabaseInfo, RunResult
 from scenarios import REGISTRY
 
@@ -76,7 +76,7 @@ class _Collector:
 
 def parse_shard(text: str) -> tuple[int, int]:
     """ "K/N" -> (K, N), 1 <= K <= N."""
-    from harness.errors import ConfigurationError
+    from harness.targets.errors import ConfigurationError
 
     k, _, n = text.partition("/")
     try:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from harness.errors import OrmbenchError, driver_message
-from harness.targets import (
+from harness.targets.errors import OrmbenchError, driver_message
+from harness.targets.urls import (
     MSSQL_DEFAULT_ODBC_DRIVER,
     MSSQL_PYTHON,
     MYSQLCLIENT,
@@ -153,7 +153,7 @@ def odbc() -> list[Line]:
 
 def check_database(url: str, connect_timeout: float) -> DatabaseCheck:
     """Connect as a run would (the harness's own engine), time it, read the server's facts."""
-    from harness.database import HarnessDatabase
+    from harness.targets.database import HarnessDatabase
 
     try:
         target = parse_target(url, connect_timeout)
@@ -187,7 +187,7 @@ def _scrub(url: str) -> str:
 
 def run_doctor(urls: list[str], connect_timeout: float, print_line: Any) -> int:
     """Print the findings; return 0 when every --db connects, 2 when one does not."""
-    from harness.errors import EXIT_OK, EXIT_USAGE
+    from harness.targets.errors import EXIT_OK, EXIT_USAGE
 
     sections = (("Software", software()), ("Drivers", drivers()), ("ODBC (SQL Server)", odbc()))
     for title, lines in sections:

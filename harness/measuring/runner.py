@@ -24,20 +24,20 @@ from sqlalchemy import Table
 
 from backends import Backend, load_backend
 from backends.base import DOCUMENTED, EQUAL, IDIOMS
-from harness.counters import (
+from harness.judging.projection import measure_local_rtt
+from harness.judging.stats import iqr, median, quartiles
+from harness.judging.verdicts import DEFAULT_MARGIN
+from harness.targets.database import HarnessDatabase, connect_error, tables_of
+from harness.targets.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
+from harness.targets.urls import Target
+from harness.wire.counters import (
     WorkCounter,
     flush_statistics,
     read_database_transactions,
 )
-from harness.database import HarnessDatabase, connect_error, tables_of
-from harness.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
-from harness.projection import measure_local_rtt
-from harness.relay import Relay, Wire
-from harness.result_shape import result_shape
-from harness.stats import iqr, median, quartiles
-from harness.targets import Target
-from harness.trace import SQL_SAMPLE_LIMIT, Tracer
-from harness.verdicts import DEFAULT_MARGIN
+from harness.wire.relay import Relay, Wire
+from harness.wire.result_shape import result_shape
+from harness.wire.trace import SQL_SAMPLE_LIMIT, Tracer
 from reports.model import Cell, SqlSample, TraceCounts, Verification
 from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work, load_user_scenario
 from scenarios.schema import digest
@@ -262,11 +262,11 @@ def database_transactions(
     flush_others: bool = True,
 ) -> dict[str, int] | None:
     """PostgreSQL's count of the database's transactions, every pending count flushed first;
-    None where the server keeps none cheaply (harness.connection.read_database_transactions).
-    Before the run (`flush_others`), every other session of the run flushes too: the
-    harness's own and the timed backends', whose counts would otherwise reach the view during
-    the traced run, up to a second late. Sessions outside the run (autovacuum) can still add
-    to it."""
+    None where the server keeps none cheaply
+    (harness.targets.connection.read_database_transactions). Before the run (`flush_others`),
+    every other session of the run flushes too: the harness's own and the timed backends',
+    whose counts would otherwise reach the view during the traced run, up to a second late.
+    Sessions outside the run (autovacuum) can still add to it."""
     family = backend.target.family
     if family != "postgresql":
         return None
@@ -306,7 +306,7 @@ def harness_connections(db: HarnessDatabase) -> Iterator[list[Any]]:
 
 def work_counter(backend: Backend, db: HarnessDatabase) -> WorkCounter:
     """The database's count of `backend`'s work, read around each of its runs
-    (harness.counters): its sessions' counters, or on PostgreSQL the harness tables'."""
+    (harness.wire.counters): its sessions' counters, or on PostgreSQL the harness tables'."""
     return WorkCounter(
         backend.target.family,
         backend.on_each_connection,
@@ -322,7 +322,7 @@ class RoundCheck:
 
     outcome: Outcome
     write_transactions: int | None = None
-    # The database's own count of the run's reads and writes (harness.counters), moved
+    # The database's own count of the run's reads and writes (harness.wire.counters), moved
     statements: dict[str, int] | None = None
 
 
@@ -526,7 +526,7 @@ def settle_sqlite_file(
 ) -> None:
     """On SQLite, before the first round of a scenario that writes: one untimed, unchecked run
     of its first implementation (the floor where there is one), whose rows the next round's
-    fresh state frees again. SQLite counts the pages a connection reads (harness.counters),
+    fresh state frees again. SQLite counts the pages a connection reads (harness.wire.counters),
     and writing into a file that never freed pages reads fewer (no free-list page to take
     them from): without this the first round alone would count otherwise than every later
     one and the traced run."""
@@ -582,7 +582,7 @@ def run_scenario(
                 counter = counters[unit.backend]
                 try:
                     # The database's count of the round's reads and writes, read around it
-                    # untimed (harness.counters).
+                    # untimed (harness.wire.counters).
                     before = counter.before()
                     elapsed, cpu, result = timed_call(
                         backend, scenario, work.argument, unit.run_idiom
@@ -857,7 +857,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
 
 
 def local_round_trip(target: Target) -> float | None:
-    """The local round-trip time for `--rtt` projections (harness.projection), on a raw
+    """The local round-trip time for `--rtt` projections (harness.judging.projection), on a raw
     connection of its own, untimed; None if it cannot be measured."""
     try:
         connection = target.dbapi_connect(autocommit=True)

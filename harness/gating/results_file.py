@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from backends import FLOOR
-from harness.errors import ConfigurationError
-from harness.stats import iqr, median
-from harness.verdicts import build_comparisons
+from harness.judging.stats import iqr, median
+from harness.judging.verdicts import build_comparisons
+from harness.targets.errors import ConfigurationError
 from reports.model import (
     SCHEMA_VERSION,
     Cell,

@@ -53,8 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backends import FLOOR
-from harness.results_file import PYTEST_SOURCE, load_result
-from harness.stats import Interval, independent_ratio, independent_relative, median
+from harness.gating.results_file import PYTEST_SOURCE, load_result
+from harness.judging.stats import Interval, independent_ratio, independent_relative, median
 from reports.model import Cell, DatabaseInfo, RunResult
 
 DEFAULT_THRESHOLD = 10.0  # percent
@@ -232,7 +232,7 @@ def compare_files(
     threshold_percent: float,
     floor_threshold_percent: float = DEFAULT_FLOOR_THRESHOLD,
 ) -> CompareResult:
-    from harness.errors import ConfigurationError
+    from harness.targets.errors import ConfigurationError
 
     if not (0 <= threshold_percent < 1000) or math.isnan(threshold_percent):
         raise ConfigurationError(
