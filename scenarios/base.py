@@ -19,20 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from scenarios.contract import WorkContract
 from scenarios.data import Row
+from scenarios.idioms import DOCUMENTED, EQUAL, Idiom
 from scenarios.schema import ALL_COLUMNS, NormalRow, digest, item_table, normal_mapping, normal_row
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
     from backends.base import Backend
-
-DOCUMENTED = "documented"
-EQUAL = "equal"
-IDIOMS = (DOCUMENTED, EQUAL)
-IDIOM_TITLES = {DOCUMENTED: "as documented", EQUAL: "equal work"}
-
-# An idiom: the backend instance and the round's argument in, what the operation returns out.
-Idiom = Callable[[Any, Any], Any]
 
 
 class Tables(Protocol):

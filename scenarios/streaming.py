@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Tables, Work, register, table_of
 from scenarios.contract import WorkContract
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.reads import ReadScenario
 from scenarios.schema import NormalRow
 

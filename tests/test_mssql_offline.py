@@ -16,7 +16,6 @@ import textwrap
 
 import pytest
 
-from backends.base import DOCUMENTED, EQUAL
 from backends.sqlalchemy_orm import SqlAlchemyOrm
 from harness.targets.connection import BULK_BATCH_ROWS
 from harness.targets.errors import ConfigurationError
@@ -36,6 +35,7 @@ from harness.tools.tsql import (
     with_transaction_control,
 )
 from scenarios import REGISTRY
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.schema import ALL_COLUMNS, DATA_COLUMNS
 
 DRIVERS = ("pyodbc", "mssqlpython")
@@ -83,7 +83,7 @@ def django_own_equal_idioms() -> set[str]:
         run_child(
             """
             import json
-            from backends.base import EQUAL
+            from scenarios.idioms import EQUAL
             from backends.django_orm import DjangoOrm
             from scenarios import REGISTRY
             print(json.dumps([n for n, c in REGISTRY.items() if DjangoOrm.has_own_idiom(c, EQUAL)]))

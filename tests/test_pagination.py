@@ -16,7 +16,7 @@ from backends.dbapi import DbApi
 from backends.sqlalchemy_orm import Item, SqlAlchemyOrm
 from harness.targets.database import HarnessDatabase
 from harness.targets.urls import parse_target
-from scenarios import DOCUMENTED, EQUAL
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.pagination import PageWalk, PaginateKeyset, PaginateOffset
 
 SCENARIOS = ("paginate_offset", "paginate_keyset")

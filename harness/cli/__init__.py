@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from backends import BACKENDS, load_backend
-from backends.base import IDIOM_TITLES, IDIOMS
 from harness.judging.verdicts import DEFAULT_MARGIN
 from harness.measuring.progress import progress_for
 from harness.measuring.runner import Plan
@@ -44,6 +43,7 @@ from reports import console as console_report
 from reports import markdown as markdown_report
 from reports.model import RunResult
 from scenarios import REGISTRY, resolve
+from scenarios.idioms import IDIOM_TITLES, IDIOMS
 
 DEFAULT_ROWS = 1000
 DEFAULT_ROUNDS = 10

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from backends import FLOOR, ORM_PAIR
-from backends.base import DOCUMENTED
 from harness.judging.stats import Decision, Interval, holm, paired_decision, paired_ratio
 from reports.format import plural
 from reports.model import Cell, Comparison, TraceCounts
+from scenarios.idioms import DOCUMENTED
 
 if TYPE_CHECKING:
     from backends.base import Backend

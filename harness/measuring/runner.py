@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import Table
 
 from backends import Backend, load_backend
-from backends.base import DOCUMENTED, EQUAL, IDIOMS
 from harness.judging.projection import measure_local_rtt
 from harness.judging.stats import iqr, median, quartiles
 from harness.judging.verdicts import DEFAULT_MARGIN
@@ -40,6 +39,7 @@ from harness.wire.result_shape import result_shape
 from harness.wire.trace import SQL_SAMPLE_LIMIT, Tracer
 from reports.model import Cell, SqlSample, TraceCounts, Verification
 from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work, load_user_scenario
+from scenarios.idioms import DOCUMENTED, EQUAL, IDIOMS
 from scenarios.schema import digest
 
 FLOOR = "floor"  # the idiom of the raw DB-API floor's cells

@@ -13,7 +13,8 @@ import pytest
 
 from harness.measuring.runner import close_round, open_round, trace_and_verify, unsupported_reason
 from harness.pytest_suite.plugin import SuiteSession
-from scenarios import DOCUMENTED, REGISTRY
+from scenarios import REGISTRY
+from scenarios.idioms import DOCUMENTED
 
 
 def test_scenario(

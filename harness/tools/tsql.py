@@ -26,11 +26,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from backends.base import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS, Backend
+from backends.base import Backend
 from harness.targets.connection import BULK_BATCH_ROWS
 from harness.targets.urls import Target, parse_target
 from scenarios import REGISTRY
 from scenarios.data import FILTER_PREFIX, make_rows
+from scenarios.idioms import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS
 from scenarios.schema import DATA_COLUMNS
 
 # Any unreachable address will do: nothing here may connect, and a test checks that none did.
