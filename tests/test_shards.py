@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+from harness.measuring.plan import Plan
 from harness.measuring.run import shard_scenarios
-from harness.measuring.runner import Plan
 from harness.targets.urls import parse_target
 
 SIZE = ("--rows", "30", "--rounds", "2", "--quiet")

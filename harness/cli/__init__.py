@@ -17,8 +17,8 @@ from rich.markup import escape
 
 from backends import BACKENDS, load_backend
 from harness.judging.verdicts import DEFAULT_MARGIN
+from harness.measuring.plan import Plan
 from harness.measuring.progress import progress_for
-from harness.measuring.runner import Plan
 from harness.targets.database import tables_of
 from harness.targets.errors import (
     EXIT_BLIND,

@@ -1,7 +1,7 @@
 """How a run reports its progress on stderr: rich's live display on a terminal (database,
 scenario, round k of n, and the run's ETA), plain lines where the output is kept (a CI log, a
 file, a pipe), nothing with --quiet. The rounds are counted in the worker process and reach
-the parent as "progress" events (harness.measuring.runner), which the run's collector passes
+the parent as "progress" events (harness.measuring.scenario), which the run's collector passes
 on here."""
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from backends import load_backend
 from harness.judging.projection import project
 from harness.judging.sweep import build_sweep
 from harness.judging.verdicts import build_comparisons
+from harness.measuring.plan import Plan
 from harness.measuring.progress import ProgressSink
-from harness.measuring.runner import Plan, run_in_worker
+from harness.measuring.worker import run_in_worker
 from harness.targets.errors import INTERRUPTED_REASON, OrmbenchError
 from harness.targets.urls import Target
 from reports.model import SCHEMA_VERSION, Cell, DatabaseInfo, RunResult

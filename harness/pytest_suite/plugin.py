@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from backends import BACKENDS, Backend, load_backend
-from harness.measuring.runner import Plan, open_backends
+from harness.measuring.database import open_backends
+from harness.measuring.plan import Plan
 from harness.targets.errors import OrmbenchError
 from harness.targets.urls import Target, embedded_sqlite_target, parse_target
 from reports.model import DatabaseInfo

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from harness.measuring.runner import close_round, open_round, trace_and_verify, unsupported_reason
+from harness.measuring.plan import unsupported_reason
+from harness.measuring.rounds import close_round, open_round
+from harness.measuring.trace_pass import trace_and_verify
 from harness.pytest_suite.plugin import SuiteSession
 from scenarios import REGISTRY
 from scenarios.idioms import DOCUMENTED

@@ -99,3 +99,8 @@ def setup_step(target: Any, step: str, hint: str | None = None) -> Iterator[None
         raise
     except Exception as exc:  # the driver's own error type varies by driver
         raise setup_failed(target, step, exc, hint) from None
+
+
+def describe_error(exc: BaseException, target: Any) -> str:
+    """An exception as one line for a cell or an event, the target's password redacted."""
+    return redact(f"{type(exc).__name__}: {' '.join(str(exc).split())}", target)[:400]

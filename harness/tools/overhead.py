@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from backends.base import Backend
-from harness.measuring.runner import timed_run
+from harness.measuring.rounds import timed_run
 from harness.targets.urls import parse_target
 from scenarios import Capabilities, Scenario, Tables, Work
 from scenarios.contract import WorkContract

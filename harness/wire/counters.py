@@ -1,6 +1,6 @@
 """The database's own count of the work a backend did: read untimed, before and after every run
 (each warm-up and timed round, and the traced run), so that a round which reads or writes less
-than the traced one fails (harness.measuring.runner). Reads leave no trace in the table state,
+than the traced one fails (harness.measuring.checks). Reads leave no trace in the table state,
 so this is what catches a backend that serves a read from memory or skips a SELECT only when
 untraced.
 
@@ -223,7 +223,7 @@ PG_TABLE_COUNTERS = {
     "rows deleted": "pg_stat_get_tuples_deleted(c.oid)",
 }
 # PostgreSQL's count of the database's transactions (pg_stat_database), read around the trace
-# pass; the reads' own transactions count too (harness.measuring.runner takes them off).
+# pass; the reads' own transactions count too (harness.measuring.trace_pass takes them off).
 PG_TRANSACTION_COUNTERS = ("xact_commit", "xact_rollback")
 
 
