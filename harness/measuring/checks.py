@@ -14,8 +14,8 @@ from harness.judging.stats import quartiles
 from harness.measuring.plan import FLOOR
 from harness.targets.database import HarnessDatabase
 from harness.wire.counters import WorkCounter, flush_statistics, read_database_transactions
-from reports.model import Cell
-from scenarios import Outcome, Scenario, Work
+from reports.model import Cell, TraceCounts
+from scenarios import Capabilities, Outcome, Scenario, Work
 from scenarios.idioms import EQUAL
 from scenarios.schema import digest
 
@@ -179,3 +179,56 @@ def mark_faster_than_floor(cells: list[Cell]) -> list[Cell]:
                 cell = replace(cell, verification=replace(cell.verification, reason=note))
         marked.append(cell)
     return marked
+
+
+def timed_rounds_differ(
+    check: RoundCheck, writes: set[int], statements: list[tuple[int, dict[str, int]]]
+) -> Outcome | None:
+    """Did the timed rounds do other work than the traced run (`check`)? Every timed round
+    must have done the work the traced run did: the database's count of its writing
+    transactions (`writes`, as seen over the rounds) and of its reads and writes
+    (`statements`: round number, counts). The failure, or None."""
+    found = None
+    traced_writes = check.write_transactions
+    odd = {w for w in writes if w != traced_writes}
+    if traced_writes is not None and odd:
+        found = Outcome(
+            "failed",
+            f"timed rounds did other work than the traced run: the database counted "
+            f"{sorted(odd)[0]} writing transactions in a timed round, "
+            f"{traced_writes} in the traced one",
+        )
+    traced_counts = check.statements
+    for round_number, moved in statements:
+        if traced_counts is not None and not same_counts(moved, traced_counts):
+            return Outcome(
+                "failed",
+                f"timed round {round_number} did other work than the traced run: the "
+                f"database counted {count_differences(moved, traced_counts)}",
+            )
+    return found
+
+
+def held_to_contract(
+    scenario: Scenario,
+    capabilities: Capabilities,
+    counts: TraceCounts,
+    result: Any,
+    check: RoundCheck,
+) -> Outcome:
+    """The traced run of an equal-work cell or the floor, held to the scenario's work
+    contract: the trace, the objects returned, the database's count of writing
+    transactions. The check's own outcome where it holds."""
+    contract = scenario.contract(capabilities)
+    breaches = contract.breaches(counts, capabilities.family)
+    if contract.returns_objects and result is None:
+        breaches.append("returned no objects")
+    expected = contract.write_transactions
+    if expected is not None and check.write_transactions not in (None, expected):
+        breaches.append(
+            f"the database counted {check.write_transactions} writing transactions, "
+            f"the contract has {expected}"
+        )
+    if breaches:
+        return Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
+    return check.outcome

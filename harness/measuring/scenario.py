@@ -3,13 +3,14 @@ after every run; then the trace pass and the memory pass; then its cells."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from backends import Backend
 from harness.judging.stats import iqr, median
 from harness.measuring.checks import (
     check_run,
-    count_differences,
     mark_faster_than_floor,
-    same_counts,
+    timed_rounds_differ,
     work_counter,
 )
 from harness.measuring.plan import (
@@ -26,9 +27,35 @@ from harness.measuring.trace_pass import measure_peak_memory, trace_unit
 from harness.targets.database import HarnessDatabase
 from harness.targets.errors import describe_error
 from harness.targets.urls import Target
+from harness.wire.counters import WorkCounter
 from reports.model import Cell, TraceCounts, Verification
-from scenarios import Outcome, Scenario
+from scenarios import Capabilities, Outcome, Scenario, Work
 from scenarios.idioms import DOCUMENTED, EQUAL
+
+Traced = dict[Unit, tuple[TraceCounts | None, Outcome]]
+
+
+@dataclass
+class RoundsSeen:
+    """What the warm-up and timed rounds saw of each unit."""
+
+    units: list[Unit]
+    timings: dict[Unit, list[float]] = field(default_factory=dict)  # timed rounds only
+    cpu_times: dict[Unit, list[float]] = field(default_factory=dict)
+    broken: dict[Unit, Outcome] = field(default_factory=dict)  # stopped being timed, and why
+    writes: dict[Unit, set[int]] = field(default_factory=dict)  # the writing transactions
+    # (round number, the database's count of the round's reads and writes)
+    statements: dict[Unit, list[tuple[int, dict[str, int]]]] = field(default_factory=dict)
+    checked: dict[Unit, int] = field(default_factory=dict)  # rounds that passed the checks
+    error: str | None = None  # the scenario itself failed (not one backend)
+
+    def __post_init__(self) -> None:
+        for unit in self.units:
+            self.timings[unit] = []
+            self.cpu_times[unit] = []
+            self.writes[unit] = set()
+            self.statements[unit] = []
+            self.checked[unit] = 0
 
 
 def run_scenario(
@@ -44,13 +71,29 @@ def run_scenario(
     A unit that fails a check or raises stops being timed; the others go on."""
     capabilities = db.capabilities()
     units = plan_units(scenario, backends, plan.idioms)
-    timings: dict[Unit, list[float]] = {u: [] for u in units}
-    cpu_times: dict[Unit, list[float]] = {u: [] for u in units}
-    broken: dict[Unit, Outcome] = {}
-    seen_writes: dict[Unit, set[int]] = {u: set() for u in units}
-    seen_statements: dict[Unit, list[tuple[int, dict[str, int]]]] = {u: [] for u in units}
-    checked: dict[Unit, int] = {u: 0 for u in units}
-    error: str | None = None
+    seen = time_rounds(target, plan, scenario, db, backends, units, emit)
+    traced = trace_units(target, scenario, db, backends, capabilities, seen)
+    # After every timed round and trace pass: the memory figures never share a round with a
+    # clock read, and tracemalloc's own cost never reaches a timing.
+    peaks = peak_memory(plan, scenario, db, backends, seen, traced)
+    cells = []
+    for name, backend in backends.items():
+        cells += _cells_of(target, plan, scenario, capabilities, name, backend, seen, traced, peaks)
+    return mark_faster_than_floor(cells)
+
+
+def time_rounds(
+    target: Target,
+    plan: Plan,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    backends: dict[str, Backend],
+    units: list[Unit],
+    emit: Emit,
+) -> RoundsSeen:
+    """The warm-up and timed rounds, each unit checked after every run of it; an error of the
+    scenario itself (not of one backend) ends them, said in `RoundsSeen.error`."""
+    seen = RoundsSeen(units)
     total = plan.warmup + plan.rounds
     counters = {name: work_counter(backend, db) for name, backend in backends.items()}
     try:
@@ -60,46 +103,72 @@ def run_scenario(
         work = None if scenario.destructive else scenario.prepare(db)
         for index in range(total):
             for unit in interleaved_order(units, index):
-                if unit in broken:
+                if unit in seen.broken:
                     continue
                 if scenario.destructive:
                     work = scenario.prepare(db)
-                backend = backends[unit.backend]
-                file_counter = db.write_counter()
-                counter = counters[unit.backend]
-                try:
-                    # The database's count of the round's reads and writes, read around it
-                    # untimed (harness.wire.counters).
-                    before = counter.before()
-                    elapsed, cpu, result = timed_call(
-                        backend, scenario, work.argument, unit.run_idiom
-                    )
-                    moved = counter.moved(before)
-                except Exception as exc:  # this backend broke: its cells say why, others go on
-                    broken[unit] = Outcome("error", describe_error(exc, target))
-                    counter.settle()
-                    continue
-                check = check_run(scenario, work, backend, result, db, file_counter)
-                if moved is not None:
-                    seen_statements[unit].append((index + 1, moved))
-                if check.outcome.status != "passed":
-                    broken[unit] = Outcome(
-                        check.outcome.status, f"round {index + 1}: {check.outcome.reason}"
-                    )
-                    continue
-                checked[unit] += 1
-                if check.write_transactions is not None:
-                    seen_writes[unit].add(check.write_transactions)
-                if index >= plan.warmup:
-                    timings[unit].append(elapsed)
-                    cpu_times[unit].append(cpu)
+                backend, counter = backends[unit.backend], counters[unit.backend]
+                _one_round(target, scenario, db, backend, counter, unit, work, index, plan, seen)
             emit("progress", (scenario.name, index + 1, total))
     except Exception as exc:
-        error = describe_error(exc, target)
-    traced: dict[Unit, tuple[TraceCounts | None, Outcome]] = {}
-    for unit in units:
-        if error is not None:
-            traced[unit] = (None, Outcome("error", error))
+        seen.error = describe_error(exc, target)
+    return seen
+
+
+def _one_round(
+    target: Target,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    backend: Backend,
+    counter: WorkCounter,
+    unit: Unit,
+    work: Work,
+    index: int,
+    plan: Plan,
+    seen: RoundsSeen,
+) -> None:
+    """Round `index` of `unit`: timed, then checked untimed; noted in `seen`."""
+    file_counter = db.write_counter()
+    try:
+        # The database's count of the round's reads and writes, read around it
+        # untimed (harness.wire.counters).
+        before = counter.before()
+        elapsed, cpu, result = timed_call(backend, scenario, work.argument, unit.run_idiom)
+        moved = counter.moved(before)
+    except Exception as exc:  # this backend broke: its cells say why, others go on
+        seen.broken[unit] = Outcome("error", describe_error(exc, target))
+        counter.settle()
+        return
+    check = check_run(scenario, work, backend, result, db, file_counter)
+    if moved is not None:
+        seen.statements[unit].append((index + 1, moved))
+    if check.outcome.status != "passed":
+        seen.broken[unit] = Outcome(
+            check.outcome.status, f"round {index + 1}: {check.outcome.reason}"
+        )
+        return
+    seen.checked[unit] += 1
+    if check.write_transactions is not None:
+        seen.writes[unit].add(check.write_transactions)
+    if index >= plan.warmup:
+        seen.timings[unit].append(elapsed)
+        seen.cpu_times[unit].append(cpu)
+
+
+def trace_units(
+    target: Target,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    backends: dict[str, Backend],
+    capabilities: Capabilities,
+    seen: RoundsSeen,
+) -> Traced:
+    """Each unit's trace pass, and its outcome: the rounds' own failure, else the trace
+    pass's, else whether every timed round did the work the traced run did."""
+    traced: Traced = {}
+    for unit in seen.units:
+        if seen.error is not None:
+            traced[unit] = (None, Outcome("error", seen.error))
             continue
         trace, outcome, check = trace_unit(
             target,
@@ -110,34 +179,30 @@ def run_scenario(
             capabilities,
             tuple(backends.values()),
         )
-        if unit in broken:
-            outcome = broken[unit]
+        if unit in seen.broken:
+            outcome = seen.broken[unit]
         elif outcome.status == "passed" and check is not None:
-            # Every timed round must have done the work the traced run did.
-            traced_writes = check.write_transactions
-            odd = {w for w in seen_writes[unit] if w != traced_writes}
-            if traced_writes is not None and odd:
-                outcome = Outcome(
-                    "failed",
-                    f"timed rounds did other work than the traced run: the database counted "
-                    f"{sorted(odd)[0]} writing transactions in a timed round, "
-                    f"{traced_writes} in the traced one",
-                )
-            traced_counts = check.statements
-            for round_number, moved in seen_statements[unit]:
-                if traced_counts is not None and not same_counts(moved, traced_counts):
-                    outcome = Outcome(
-                        "failed",
-                        f"timed round {round_number} did other work than the traced run: the "
-                        f"database counted {count_differences(moved, traced_counts)}",
-                    )
-                    break
+            differ = timed_rounds_differ(check, seen.writes[unit], seen.statements[unit])
+            outcome = differ or outcome
         traced[unit] = (trace, outcome)
-    # After every timed round and trace pass: the memory figures never share a round with a
-    # clock read, and tracemalloc's own cost never reaches a timing.
+    return traced
+
+
+def peak_memory(
+    plan: Plan,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    backends: dict[str, Backend],
+    seen: RoundsSeen,
+    traced: Traced,
+) -> dict[Unit, int | None]:
+    """Each unit's peak Python allocation where the plan or the scenario asks for it and the
+    unit passed; None elsewhere."""
     wanted = plan.memory or scenario.measures_memory
-    measured = [u for u in units if wanted and error is None and traced[u][1].status == "passed"]
-    peaks: dict[Unit, int | None] = dict.fromkeys(units)
+    measured = [
+        u for u in seen.units if wanted and seen.error is None and traced[u][1].status == "passed"
+    ]
+    peaks: dict[Unit, int | None] = dict.fromkeys(seen.units)
     if measured:
         try:
             # A read leaves the table as it found it (checked after each run): load it once.
@@ -146,57 +211,68 @@ def run_scenario(
             measured = []
         for unit in measured:
             peaks[unit] = measure_peak_memory(backends[unit.backend], unit, scenario, db, shared)
-    contract_text = scenario.contract(capabilities).describe() if error is None else ""
+    return peaks
+
+
+def _cells_of(
+    target: Target,
+    plan: Plan,
+    scenario: Scenario,
+    capabilities: Capabilities,
+    name: str,
+    backend: Backend,
+    seen: RoundsSeen,
+    traced: Traced,
+    peaks: dict[Unit, int | None],
+) -> list[Cell]:
+    """One backend's cells: one per idiom asked for (the floor's one), measured or not run."""
+    contract_text = scenario.contract(capabilities).describe() if seen.error is None else ""
+    reason = unsupported_reason(scenario, backend)
     cells = []
-    for name, backend in backends.items():
-        cell_idioms = (FLOOR,) if backend.is_floor else plan.idioms
-        reason = unsupported_reason(scenario, backend)
-        for idiom in cell_idioms:
-            if reason is not None:
-                cells.append(
-                    not_run_cell(target, plan, scenario, name, reason, idiom, "unsupported")
-                )
-                continue
-            unit = Unit(name, idiom)
-            same = None
-            if unit not in timings:
-                unit, same = Unit(name, DOCUMENTED), DOCUMENTED
-            rounds = timings[unit]
-            trace, outcome = traced[unit]
-            if same is not None and outcome.status == "passed" and trace is not None:
-                # The documented code, held to the contract now that it stands for equal work.
-                breaches = scenario.contract(capabilities).breaches(trace, capabilities.family)
-                if breaches:
-                    outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
-            held = idiom in (EQUAL, FLOOR)
-            mid = median(rounds) if rounds else None
-            cells.append(
-                Cell(
-                    database=target.label,
-                    scenario=scenario.name,
-                    backend=name,
-                    rows=scenario.rows,
-                    operations=scenario.operations(),
-                    rounds_s=rounds,
-                    median_s=mid,
-                    iqr_s=iqr(rounds) if rounds else None,
-                    ops_per_s=scenario.operations() / mid if mid else None,
-                    rows_per_s=scenario.rows / mid if mid else None,
-                    trace=trace,
-                    verification=Verification(
-                        outcome.status,
-                        outcome.reason,
-                        rounds_checked=checked[unit],
-                        contract=contract_text if held else "",
-                    ),
-                    idiom=idiom,
-                    same_code_as=same,
-                    idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
-                    peak_alloc_bytes=peaks[unit],
-                    cpu_rounds_s=cpu_times[unit],
-                )
+    for idiom in (FLOOR,) if backend.is_floor else plan.idioms:
+        if reason is not None:
+            cells.append(not_run_cell(target, plan, scenario, name, reason, idiom, "unsupported"))
+            continue
+        unit = Unit(name, idiom)
+        same = None
+        if unit not in seen.timings:
+            unit, same = Unit(name, DOCUMENTED), DOCUMENTED
+        rounds = seen.timings[unit]
+        trace, outcome = traced[unit]
+        if same is not None and outcome.status == "passed" and trace is not None:
+            # The documented code, held to the contract now that it stands for equal work.
+            breaches = scenario.contract(capabilities).breaches(trace, capabilities.family)
+            if breaches:
+                outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
+        held = idiom in (EQUAL, FLOOR)
+        mid = median(rounds) if rounds else None
+        cells.append(
+            Cell(
+                database=target.label,
+                scenario=scenario.name,
+                backend=name,
+                rows=scenario.rows,
+                operations=scenario.operations(),
+                rounds_s=rounds,
+                median_s=mid,
+                iqr_s=iqr(rounds) if rounds else None,
+                ops_per_s=scenario.operations() / mid if mid else None,
+                rows_per_s=scenario.rows / mid if mid else None,
+                trace=trace,
+                verification=Verification(
+                    outcome.status,
+                    outcome.reason,
+                    rounds_checked=seen.checked[unit],
+                    contract=contract_text if held else "",
+                ),
+                idiom=idiom,
+                same_code_as=same,
+                idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
+                peak_alloc_bytes=peaks[unit],
+                cpu_rounds_s=seen.cpu_times[unit],
             )
-    return mark_faster_than_floor(cells)
+        )
+    return cells
 
 
 def not_run_cell(

@@ -8,6 +8,7 @@ import gc
 import tracemalloc
 from contextlib import suppress
 from dataclasses import replace
+from typing import Any
 
 from backends import Backend
 from harness.measuring.checks import (
@@ -15,12 +16,14 @@ from harness.measuring.checks import (
     backend_sessions,
     check_run,
     database_transactions,
+    held_to_contract,
     work_counter,
 )
 from harness.measuring.plan import FLOOR, Unit
 from harness.targets.database import HarnessDatabase
 from harness.targets.errors import describe_error
 from harness.targets.urls import Target
+from harness.wire.counters import WorkCounter
 from harness.wire.relay import Relay, Wire
 from harness.wire.result_shape import result_shape
 from harness.wire.trace import SQL_SAMPLE_LIMIT, Tracer
@@ -129,17 +132,7 @@ def trace_unit(
         else:
             counts = replace(counts, wire_note=no_wire_reason(target))
         backend.end_round()
-        server: dict[str, int] | None = None
-        if transactions_before is not None:
-            after = database_transactions(backend, db, flush_others=False)
-            server = {
-                name: value - transactions_before[name] for name, value in (after or {}).items()
-            }
-            # The reads' own transactions: one flush per backend session, one reading statement.
-            server["xact_commit"] -= backend_sessions(backend) + 1
-        moved = counter.moved(before)
-        if moved is not None:
-            server = {**moved, **(server or {})}
+        server, moved = _server_counts(backend, db, transactions_before, counter, before)
         counts = replace(counts, server_counters=server)
         during = tracer.statements + tracer.transaction_control
         check = check_run(scenario, work, backend, result, db, file_counter)
@@ -162,19 +155,29 @@ def trace_unit(
             relay.close()
     outcome = check.outcome
     if outcome.status == "passed" and unit.idiom in (EQUAL, FLOOR):
-        contract = scenario.contract(capabilities)
-        breaches = contract.breaches(counts, capabilities.family)
-        if contract.returns_objects and result is None:
-            breaches.append("returned no objects")
-        expected = contract.write_transactions
-        if expected is not None and check.write_transactions not in (None, expected):
-            breaches.append(
-                f"the database counted {check.write_transactions} writing transactions, "
-                f"the contract has {expected}"
-            )
-        if breaches:
-            outcome = Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
+        outcome = held_to_contract(scenario, capabilities, counts, result, check)
     return counts, outcome, check
+
+
+def _server_counts(
+    backend: Backend,
+    db: HarnessDatabase,
+    transactions_before: dict[str, int] | None,
+    counter: WorkCounter,
+    before: Any,
+) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """After the traced run: the server's counters it moved (PostgreSQL's transactions, the
+    work counter's reads and writes), and the work counter's alone (None where not kept)."""
+    server: dict[str, int] | None = None
+    if transactions_before is not None:
+        after = database_transactions(backend, db, flush_others=False)
+        server = {name: value - transactions_before[name] for name, value in (after or {}).items()}
+        # The reads' own transactions: one flush per backend session, one reading statement.
+        server["xact_commit"] -= backend_sessions(backend) + 1
+    moved = counter.moved(before)
+    if moved is not None:
+        server = {**moved, **(server or {})}
+    return server, moved
 
 
 def measure_peak_memory(
