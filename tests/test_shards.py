@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli
 
 from harness.measuring.plan import Plan
-from harness.measuring.run import shard_scenarios
+from harness.measuring.shards import shard_scenarios
 from harness.targets.urls import parse_target
 
 SIZE = ("--rows", "30", "--rounds", "2", "--quiet")

@@ -17,6 +17,7 @@ from harness.judging.sweep import build_sweep
 from harness.judging.verdicts import build_comparisons
 from harness.measuring.plan import Plan
 from harness.measuring.progress import ProgressSink
+from harness.measuring.shards import shard_scenarios
 from harness.measuring.worker import run_in_worker
 from harness.targets.errors import INTERRUPTED_REASON, OrmbenchError
 from harness.targets.urls import Target
@@ -73,35 +74,6 @@ class _Collector:
         elif kind == "progress" and self.progress is not None:
             scenario, done, total = payload
             self.progress.round(self.label, scenario, done, total)
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """ "K/N" -> (K, N), 1 <= K <= N."""
-    from harness.targets.errors import ConfigurationError
-
-    k, _, n = text.partition("/")
-    try:
-        shard, shards = int(k), int(n)
-    except ValueError:
-        shard = shards = 0
-    if not (1 <= shard <= shards):
-        raise ConfigurationError(
-            f"--shard {text!r} is not K/N with 1 <= K <= N", "e.g. --shard 2/4 (the second of 4)"
-        )
-    return shard, shards
-
-
-def shard_scenarios(plan: Plan, targets: list[Target]) -> list[tuple[str, ...]]:
-    """Each target's scenarios in this run: all of them, or with `plan.shard` "K/N" the K-th
-    slice of the database x scenario matrix, dealt round-robin in a fixed order (databases as
-    given, scenarios in report order), so N shards cover every pair exactly once. A size
-    sweep's shard runs every size of its scenarios (their exponents need them all)."""
-    if not plan.shard:
-        return [plan.scenarios] * len(targets)
-    shard, shards = parse_shard(plan.shard)
-    pairs = [(i, s) for i in range(len(targets)) for s in plan.scenarios]
-    mine = {pair for index, pair in enumerate(pairs) if index % shards == shard - 1}
-    return [tuple(s for s in plan.scenarios if (i, s) in mine) for i in range(len(targets))]
 
 
 def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = None) -> RunResult:

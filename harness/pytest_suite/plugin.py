@@ -82,7 +82,7 @@ def _names(text: str) -> list[str]:
 
 
 def _suite_config(config: pytest.Config) -> SuiteConfig:
-    from harness.cli import _backend_names
+    from harness.cli.common import check_backend_names
 
     for option in ("rows", "rounds"):
         if config.getoption(f"ormbench_{option}") < 1:
@@ -92,7 +92,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     try:
         names = _names(config.getoption("ormbench_scenarios"))
         scenarios = [s.name for s in resolve(names)]
-        backends = _backend_names((config.getoption("ormbench_backends"),))
+        backends = check_backend_names((config.getoption("ormbench_backends"),))
         url = config.getoption("ormbench_db")
         target = parse_target(url) if url else embedded_sqlite_target()
     except OrmbenchError as exc:
