@@ -86,7 +86,7 @@ class Scenario(ABC):
     # (backend name, idiom) -> function, filled by `idiom()`; each subclass has its own.
     idioms: ClassVar[dict[tuple[str, str], Idiom]] = {}
     # ORM -> the function that compiles its idioms' statements for SQL Server offline
-    # (`compiles()`; harness.tools.tsql calls it with its tools, and it returns idiom ->
+    # (`compiles()`; harness.tools.tsql_compile calls it with its tools, and it returns idiom ->
     # statements).
     offline: ClassVar[dict[str, Callable[[Any], dict[str, list[Any]]]]] = {}
 
@@ -120,8 +120,8 @@ class Scenario(ABC):
     @classmethod
     def compiles(cls, orm: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
         """Register the decorated function as `orm`'s offline SQL Server compiler for this
-        scenario: given harness.tools.tsql's tools, it returns {DOCUMENTED: [...], EQUAL: [...]}
-        (EQUAL where the ORM has an equal-work idiom of its own)."""
+        scenario: given harness.tools.tsql_compile's tools, it returns {DOCUMENTED: [...],
+        EQUAL: [...]} (EQUAL where the ORM has an equal-work idiom of its own)."""
 
         def add(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
             cls.offline[orm] = function

@@ -21,18 +21,20 @@ from harness.targets.connection import BULK_BATCH_ROWS
 from harness.targets.errors import ConfigurationError
 from harness.targets.urls import MSSQL_PYTHON, PYODBC, parse_target
 from harness.tools.tsql import (
-    BULK_ROWS,
     DJANGO_TRANSACTIONS,
-    MAX_PARAMETERS,
     SQLALCHEMY_TRANSACTIONS,
     TRANCOUNT,
+    main,
+    unsupported_reason,
+    with_transaction_control,
+)
+from harness.tools.tsql_compile import (
+    BULK_ROWS,
+    MAX_PARAMETERS,
     Compiled,
     Statement,
     compile_tsql,
-    main,
     sqlalchemy_dialect,
-    unsupported_reason,
-    with_transaction_control,
 )
 from scenarios import REGISTRY
 from scenarios.idioms import DOCUMENTED, EQUAL
@@ -336,7 +338,7 @@ def test_upsert_is_listed_as_unsupported_with_the_reason(
         from django.db import NotSupportedError, connections
         from backends.django_orm import configure
         from harness.targets.urls import parse_target
-        from harness.tools.tsql import OFFLINE_URL, _answer_version_lookup
+        from harness.tools.tsql_compile import OFFLINE_URL, _answer_version_lookup
         configure(parse_target(OFFLINE_URL))
         _answer_version_lookup(connections["default"])
         from backends.django_models import Item
@@ -395,7 +397,7 @@ def test_limits_render_as_offset_fetch() -> None:
         from django.db import connections
         from backends.django_orm import configure
         from harness.targets.urls import parse_target
-        from harness.tools.tsql import _answer_version_lookup
+        from harness.tools.tsql_compile import _answer_version_lookup
         configure(parse_target("mssql://u:p@127.0.0.1:1/db"))
         _answer_version_lookup(connections["default"])
         from backends.django_models import Item
