@@ -118,80 +118,84 @@ def judge_history(
     notes = [f"judged against the last {len(history)} runs of this plan in {folder}"]
     past = [_cells(result) for _, result in history]
     now = _cells(current)
-    changes = []
-    for key, cell in now.items():
-        floor = _floor(now, key)
-        value = figure(cell, floor)
-        base = CellChange(*key, status="", current_median_s=cell.median_s)
-        if not cell.verified:
-            changes.append(_with(base, NOT_VERIFIED, f"current {cell.verification.status}"))
-            continue
-        values = [
-            v
-            for cells in past
-            if key in cells
-            and (floor is None) == (_floor(cells, key) is None)
-            and (v := figure(cells[key], _floor(cells, key))) is not None
-        ]
-        if value is None or not values:
-            changes.append(_with(base, ONLY_CURRENT if not values else NOT_COMPARABLE, ""))
-            continue
-        if len(values) < MIN_HISTORY:
-            changes.append(
-                _with(base, NOT_COMPARABLE, f"{len(values)} past runs; needs {MIN_HISTORY}")
-            )
-            continue
-        logs = [math.log(v) for v in values]
-        mean, spread = statistics.fmean(logs), statistics.stdev(logs)
-        half = t_995(len(logs) - 1) * spread * math.sqrt(1 + 1 / len(logs))
-        band = max(half, math.log(1 + threshold))
-        change = math.log(value) - mean
-        status = WITHIN
-        if change > band:
-            status = REGRESSION
-        elif change < -band:
-            status = IMPROVEMENT
-        elif abs(change) > math.log(1 + threshold):
-            status = INCONCLUSIVE  # beyond the threshold but inside this cell's noise
-        if key[3] == FLOOR and status in (REGRESSION, IMPROVEMENT):
-            status = FLOOR_MOVED
-        noise = (
-            f"band ±{(math.exp(band) - 1) * 100:.0f}% from {len(values)} runs "
-            f"(their noise ±{(math.exp(half) - 1) * 100:.0f}%)"
-        )
-        by_floor = floor is not None
-        past_own = statistics.median(
-            statistics.median(cells[key].rounds_s) for cells in past if key in cells
-        )
-        if by_floor and status in (REGRESSION, IMPROVEMENT):
-            # As with two files: a floor that alone got faster (or slower) in this run must not
-            # make an ORM cell regress (or improve); its own median must have moved that way
-            # too. On our PostgreSQL this stopped 8 false alarms in 264 no-change judgments,
-            # and no detection of a slowed backend.
-            own = statistics.median(cell.rounds_s) / past_own
-            if (status == REGRESSION) != (own > 1):
-                status = INCONCLUSIVE
-                noise += f"; own time did not move that way ({(own - 1) * 100:+.0f}%)"
-        changes.append(
-            CellChange(
-                *key,
-                status=status,
-                baseline_median_s=past_own,
-                current_median_s=cell.median_s,
-                ratio=None if by_floor else math.exp(change),
-                floor_ratio=math.exp(change) if by_floor else None,
-                reason=noise,
-                # flagged past the band; the current run's distance from the history's mean
-                # scatters as the prediction interval's: spread * sqrt(1 + 1/k)
-                catches=math.exp(band + Z_POWER * spread * math.sqrt(1 + 1 / len(logs))),
-            )
-        )
+    changes = [_judge_cell(key, cell, now, past, threshold) for key, cell in now.items()]
     rule = (
         f"regression: the cell's figure (per-round time over the floor's, or its own) above "
         f"the history's 99% prediction band and above +{threshold * 100:g}%; improvement: "
         "the mirror image"
     )
     return CompareResult(f"history {folder}", current_name, threshold, notes, changes, rule)
+
+
+def _judge_cell(
+    key: Key, cell: Cell, now: dict[Key, Cell], past: list[dict[Key, Cell]], threshold: float
+) -> CellChange:
+    """One cell of the current run against its figures in the past runs."""
+    floor = _floor(now, key)
+    value = figure(cell, floor)
+    base = CellChange(*key, status="", current_median_s=cell.median_s)
+    if not cell.verified:
+        return _with(base, NOT_VERIFIED, f"current {cell.verification.status}")
+    values = [
+        v
+        for cells in past
+        if key in cells
+        and (floor is None) == (_floor(cells, key) is None)
+        and (v := figure(cells[key], _floor(cells, key))) is not None
+    ]
+    if value is None or not values:
+        return _with(base, ONLY_CURRENT if not values else NOT_COMPARABLE, "")
+    if len(values) < MIN_HISTORY:
+        return _with(base, NOT_COMPARABLE, f"{len(values)} past runs; needs {MIN_HISTORY}")
+    logs = [math.log(v) for v in values]
+    mean, spread = statistics.fmean(logs), statistics.stdev(logs)
+    half = t_995(len(logs) - 1) * spread * math.sqrt(1 + 1 / len(logs))
+    band = max(half, math.log(1 + threshold))
+    change = math.log(value) - mean
+    status = _status(key, change, band, threshold)
+    noise = (
+        f"band ±{(math.exp(band) - 1) * 100:.0f}% from {len(values)} runs "
+        f"(their noise ±{(math.exp(half) - 1) * 100:.0f}%)"
+    )
+    by_floor = floor is not None
+    past_own = statistics.median(
+        statistics.median(cells[key].rounds_s) for cells in past if key in cells
+    )
+    if by_floor and status in (REGRESSION, IMPROVEMENT):
+        # As with two files: a floor that alone got faster (or slower) in this run must not
+        # make an ORM cell regress (or improve); its own median must have moved that way
+        # too. On our PostgreSQL this stopped 8 false alarms in 264 no-change judgments,
+        # and no detection of a slowed backend.
+        own = statistics.median(cell.rounds_s) / past_own
+        if (status == REGRESSION) != (own > 1):
+            status = INCONCLUSIVE
+            noise += f"; own time did not move that way ({(own - 1) * 100:+.0f}%)"
+    return CellChange(
+        *key,
+        status=status,
+        baseline_median_s=past_own,
+        current_median_s=cell.median_s,
+        ratio=None if by_floor else math.exp(change),
+        floor_ratio=math.exp(change) if by_floor else None,
+        reason=noise,
+        # flagged past the band; the current run's distance from the history's mean
+        # scatters as the prediction interval's: spread * sqrt(1 + 1/k)
+        catches=math.exp(band + Z_POWER * spread * math.sqrt(1 + 1 / len(logs))),
+    )
+
+
+def _status(key: Key, change: float, band: float, threshold: float) -> str:
+    """A cell's verdict from its change against the history (logs) and its band."""
+    status = WITHIN
+    if change > band:
+        status = REGRESSION
+    elif change < -band:
+        status = IMPROVEMENT
+    elif abs(change) > math.log(1 + threshold):
+        status = INCONCLUSIVE  # beyond the threshold but inside this cell's noise
+    if key[3] == FLOOR and status in (REGRESSION, IMPROVEMENT):
+        status = FLOOR_MOVED
+    return status
 
 
 def _with(change: CellChange, status: str, reason: str) -> CellChange:

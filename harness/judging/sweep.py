@@ -135,85 +135,105 @@ def build_sweep(cells: Iterable[Cell], margin: float = 5.0) -> list[SweepCell]:
         ] = cell
         if cell.backend == FLOOR:
             floors[(cell.database, cell.scenario, cell.rows)] = cell
-    sweep = []
-    for key, by_size in groups.items():
-        database, scenario, backend, _idiom = key
-        usable = {n: c for n, c in sorted(by_size.items()) if c.verified and c.rounds_s}
-        points, ratios = [], {}
-        for n, cell in sorted(by_size.items()):
-            floor = floors.get((database, scenario, n))
-            multiple = low = high = None
-            if backend != FLOOR and n in usable and floor is not None and floor.verified:
-                per_round = _per_round(cell, floor)
-                if per_round:
-                    ratios[n] = per_round
-                    interval = paired_ratio(per_round, [1.0] * len(per_round))
-                    multiple = interval.estimate
-                    if math.isfinite(interval.low) and math.isfinite(interval.high):
-                        low, high = interval.low, interval.high
-            points.append(
-                SweepPoint(
-                    rows=n,
-                    median_s=statistics.median(cell.rounds_s) if n in usable else None,
-                    rounds=len(cell.rounds_s) if n in usable else 0,
-                    floor_multiple=multiple,
-                    floor_low=low,
-                    floor_high=high,
-                )
-            )
-        left_out = [n for n in by_size if n not in usable]
-        note = (
-            f"left out: {', '.join(f'{n:,}' for n in sorted(left_out))} rows "
-            "(verification did not pass, or no timed rounds)"
-            if left_out
-            else ""
-        )
-        # Seeded by what ran: an idiom that runs the documented code gets its figures too.
-        ran = (database, scenario, backend, next(iter(by_size.values())).same_code_as or key[3])
-        seed = zlib.crc32("/".join(ran).encode())
-        exponent = low_e = high_e = None
-        local: list[float | None] = []
-        if len(usable) >= 2:
-            exponent, low_e, high_e = growth_exponent(
-                {n: c.rounds_s for n, c in usable.items()}, seed
-            )
-            if len(usable) >= 3:
-                sizes = list(usable)
-                local = [
-                    least_squares_slope(
-                        [math.log(a), math.log(b)],
-                        [
-                            math.log(statistics.median(usable[a].rounds_s)),
-                            math.log(statistics.median(usable[b].rounds_s)),
-                        ],
-                    )
-                    for a, b in zip(sizes, sizes[1:], strict=False)
-                ]
-        elif not note:
-            note = "fewer than two sizes with timed rounds"
-        growth = growth_low = growth_high = None
-        floor_trend = ""
-        if len(ratios) >= 2:
-            first, last = min(ratios), max(ratios)
-            growth, growth_low, growth_high = multiple_change(ratios[first], ratios[last], seed)
-            floor_trend = trend(growth_low, growth_high, margin)
-        sweep.append(
-            SweepCell(
-                database=database,
-                scenario=scenario,
-                backend=backend,
-                idiom=key[3],
-                points=points,
-                exponent=exponent,
-                exponent_low=low_e,
-                exponent_high=high_e,
-                local_exponents=local,
-                floor_growth=growth,
-                floor_growth_low=growth_low,
-                floor_growth_high=growth_high,
-                floor_trend=floor_trend,
-                note=note,
-                same_code_as=next(iter(by_size.values())).same_code_as,
+    return [_sweep_cell(key, by_size, floors, margin) for key, by_size in groups.items()]
+
+
+def _points(
+    key: tuple[str, str, str, str],
+    by_size: dict[int, Cell],
+    usable: dict[int, Cell],
+    floors: dict[tuple[str, str, int], Cell],
+) -> tuple[list[SweepPoint], dict[int, list[float]]]:
+    """One cell's point at each size, and its per-round multiples of the floor by size."""
+    database, scenario, backend, _idiom = key
+    points, ratios = [], {}
+    for n, cell in sorted(by_size.items()):
+        floor = floors.get((database, scenario, n))
+        multiple = low = high = None
+        if backend != FLOOR and n in usable and floor is not None and floor.verified:
+            per_round = _per_round(cell, floor)
+            if per_round:
+                ratios[n] = per_round
+                interval = paired_ratio(per_round, [1.0] * len(per_round))
+                multiple = interval.estimate
+                if math.isfinite(interval.low) and math.isfinite(interval.high):
+                    low, high = interval.low, interval.high
+        points.append(
+            SweepPoint(
+                rows=n,
+                median_s=statistics.median(cell.rounds_s) if n in usable else None,
+                rounds=len(cell.rounds_s) if n in usable else 0,
+                floor_multiple=multiple,
+                floor_low=low,
+                floor_high=high,
             )
         )
-    return sweep
+    return points, ratios
+
+
+def _local_exponents(usable: dict[int, Cell]) -> list[float | None]:
+    """The growth exponent between each pair of neighbouring sizes."""
+    sizes = list(usable)
+    return [
+        least_squares_slope(
+            [math.log(a), math.log(b)],
+            [
+                math.log(statistics.median(usable[a].rounds_s)),
+                math.log(statistics.median(usable[b].rounds_s)),
+            ],
+        )
+        for a, b in zip(sizes, sizes[1:], strict=False)
+    ]
+
+
+def _sweep_cell(
+    key: tuple[str, str, str, str],
+    by_size: dict[int, Cell],
+    floors: dict[tuple[str, str, int], Cell],
+    margin: float,
+) -> SweepCell:
+    """One database x scenario x backend x idiom over its sizes."""
+    database, scenario, backend, _idiom = key
+    usable = {n: c for n, c in sorted(by_size.items()) if c.verified and c.rounds_s}
+    points, ratios = _points(key, by_size, usable, floors)
+    left_out = [n for n in by_size if n not in usable]
+    note = (
+        f"left out: {', '.join(f'{n:,}' for n in sorted(left_out))} rows "
+        "(verification did not pass, or no timed rounds)"
+        if left_out
+        else ""
+    )
+    # Seeded by what ran: an idiom that runs the documented code gets its figures too.
+    ran = (database, scenario, backend, next(iter(by_size.values())).same_code_as or key[3])
+    seed = zlib.crc32("/".join(ran).encode())
+    exponent = low_e = high_e = None
+    local: list[float | None] = []
+    if len(usable) >= 2:
+        exponent, low_e, high_e = growth_exponent({n: c.rounds_s for n, c in usable.items()}, seed)
+        if len(usable) >= 3:
+            local = _local_exponents(usable)
+    elif not note:
+        note = "fewer than two sizes with timed rounds"
+    growth = growth_low = growth_high = None
+    floor_trend = ""
+    if len(ratios) >= 2:
+        first, last = min(ratios), max(ratios)
+        growth, growth_low, growth_high = multiple_change(ratios[first], ratios[last], seed)
+        floor_trend = trend(growth_low, growth_high, margin)
+    return SweepCell(
+        database=database,
+        scenario=scenario,
+        backend=backend,
+        idiom=key[3],
+        points=points,
+        exponent=exponent,
+        exponent_low=low_e,
+        exponent_high=high_e,
+        local_exponents=local,
+        floor_growth=growth,
+        floor_growth_low=growth_low,
+        floor_growth_high=growth_high,
+        floor_trend=floor_trend,
+        note=note,
+        same_code_as=next(iter(by_size.values())).same_code_as,
+    )
