@@ -18,7 +18,7 @@ def load_backend(spec: str) -> type[Backend]:
     """A backend class from its registered name, or from "module:Class" (for tests and plugins)."""
     from importlib import import_module
 
-    from harness.errors import ConfigurationError
+    from harness.targets.errors import ConfigurationError
 
     module, _, name = BACKENDS.get(spec, spec).partition(":")
     try:

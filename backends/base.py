@@ -10,19 +10,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from harness.counters import read_session_counters, sum_counters
-from harness.targets import Target
-from harness.trace import Tracer
-from scenarios.base import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS, Idiom
-
-if TYPE_CHECKING:
-    from scenarios.base import Scenario
+from harness.targets.urls import Target
+from harness.wire.counters import read_session_counters, sum_counters
+from harness.wire.trace import Tracer
+from scenarios.idioms import DOCUMENTED, EQUAL, Idiom, IdiomSource
 
 RowData = Mapping[str, Any]
-
-__all__ = ["DOCUMENTED", "EQUAL", "IDIOMS", "IDIOM_TITLES", "Backend", "RowData", "replaces"]
 
 
 class StatementWhileVerifying(Exception):
@@ -75,7 +70,7 @@ class Backend(ABC):
     # --- idioms ---------------------------------------------------------------------------
 
     @classmethod
-    def implementation(cls, scenario: type[Scenario], idiom: str) -> Idiom | None:
+    def implementation(cls, scenario: type[IdiomSource], idiom: str) -> Idiom | None:
         """The function that runs `idiom` of `scenario` here: a plug-in's own, else the
         scenario module's for this backend's name."""
         own = cls.replaced.get((scenario.name, idiom))
@@ -88,7 +83,7 @@ class Backend(ABC):
         return own or scenario.implementation(cls.name, idiom)
 
     @classmethod
-    def has_own_idiom(cls, scenario: type[Scenario], idiom: str) -> bool:
+    def has_own_idiom(cls, scenario: type[IdiomSource], idiom: str) -> bool:
         """Does `idiom` of `scenario` run code of its own here (else it shares the
         documented)?"""
         return (
@@ -98,15 +93,15 @@ class Backend(ABC):
         )
 
     @classmethod
-    def supports(cls, scenario: type[Scenario]) -> bool:
+    def supports(cls, scenario: type[IdiomSource]) -> bool:
         return cls.implementation(scenario, DOCUMENTED) is not None
 
     @classmethod
-    def idiom_doc(cls, scenario: type[Scenario], idiom: str) -> str:
+    def idiom_doc(cls, scenario: type[IdiomSource], idiom: str) -> str:
         function = cls.implementation(scenario, idiom)
         return " ".join(((function.__doc__ if function else None) or "").split())
 
-    def runner(self, scenario: Scenario, idiom: str) -> Callable[[Any], Any]:
+    def runner(self, scenario: IdiomSource, idiom: str) -> Callable[[Any], Any]:
         """`idiom` of `scenario` bound to this backend, looked up once, before any clock
         starts: the timed region holds the call alone. A plug-in that wraps every operation
         (e.g. a deliberately slowed backend) overrides this."""
@@ -115,7 +110,7 @@ class Backend(ABC):
             raise NoIdiom(f"{scenario.name} has no idiom for {self.name}")
         return partial(function, self)
 
-    def perform(self, scenario: Scenario, idiom: str, argument: Any) -> Any:
+    def perform(self, scenario: IdiomSource, idiom: str, argument: Any) -> Any:
         """Run `idiom` of `scenario` once."""
         return self.runner(scenario, idiom)(argument)
 
@@ -136,7 +131,7 @@ class Backend(ABC):
 
     def session_counters(self) -> dict[str, int] | None:
         """The database's per-session counters of this backend's connection(s), summed
-        (untimed; None where it keeps none per session: harness.counters)."""
+        (untimed; None where it keeps none per session: harness.wire.counters)."""
         family = self.target.family
         return sum_counters(self.on_each_connection(lambda c: read_session_counters(family, c)))
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from backends.base import Backend, RowData
-from harness.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
-from harness.targets import Target
-from harness.trace import TracedConnection, Tracer
+from harness.targets.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
+from harness.targets.urls import Target
+from harness.wire.trace import TracedConnection, Tracer
 from scenarios.schema import ALL_COLUMNS, DATA_COLUMNS, ITEM_TABLE
 
 

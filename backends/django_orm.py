@@ -15,10 +15,10 @@ from django.apps import AppConfig
 from django.conf import settings
 
 from backends.base import Backend, StatementWhileVerifying
-from harness.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
-from harness.errors import ConfigurationError
-from harness.targets import Target
-from harness.trace import TracedConnection, Tracer
+from harness.targets.connection import BULK_BATCH_ROWS, read_session_counters, read_settings
+from harness.targets.errors import ConfigurationError
+from harness.targets.urls import Target
+from harness.wire.trace import TracedConnection, Tracer
 
 
 class HarnessModels(AppConfig):
@@ -51,7 +51,7 @@ def configure(target: Target) -> None:
         DATABASES={"default": database},
         INSTALLED_APPS=[f"{__name__}.{HarnessModels.__name__}"],
         USE_TZ=False,  # naive datetimes, as SQLAlchemy's DateTime stores them
-        # The connection policy's session time zone (harness.connection). Django's default,
+        # The connection policy's session time zone (harness.targets.connection). Django's default,
         # America/Chicago, reaches PostgreSQL as the session TimeZone: rows in its DST gap
         # were stored an hour off by the UNNEST bulk insert's timestamptz cast.
         TIME_ZONE="UTC",
@@ -63,7 +63,7 @@ def configure(target: Target) -> None:
 
 class DjangoOrm(Backend):
     """Django ORM through its default connection, persistent (CONN_MAX_AGE=None), autocommit,
-    with the connection policy in DATABASES OPTIONS (harness.connection)."""
+    with the connection policy in DATABASES OPTIONS (harness.targets.connection)."""
 
     name = "django"
     title = "Django ORM"

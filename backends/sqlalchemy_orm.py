@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from backends.base import Backend
 from backends.sqlalchemy_models import Base, Item
-from harness.connection import BULK_BATCH_ROWS, read_settings
-from harness.targets import Target
-from harness.trace import TracedConnection, Tracer
+from harness.targets.connection import BULK_BATCH_ROWS, read_settings
+from harness.targets.urls import Target
+from harness.wire.trace import TracedConnection, Tracer
 
-# The connection policy's isolation level, in SQLAlchemy's words (harness.connection).
+# The connection policy's isolation level, in SQLAlchemy's words (harness.targets.connection).
 ISOLATION = {"postgresql": "READ COMMITTED", "mysql": "REPEATABLE READ", "mssql": "READ COMMITTED"}
 
 __all__ = ["Base", "Item", "SqlAlchemyOrm", "policy_engine"]

@@ -35,7 +35,7 @@ counted as lock errors, rolled back, and left out of the increments; the cell st
 Verification (untimed, after each measurement): the table's quantities must equal the loaded
 ones plus, row by row, the increments the threads reported as committed, and every read must
 have returned the row it asked for; else the cell fails. Before the cells, each backend's read
-and write is traced once on one thread (harness.trace), so the report shows what each sends.
+and write is traced once on one thread (harness.wire.trace), so the report shows what each sends.
 
 Why plain threads. The work is in-process DB-API and ORM calls, so a load-testing tool built
 around HTTP users (locust, and its gevent monkey-patching, which psycopg and mysqlclient do not
@@ -67,18 +67,14 @@ from sqlalchemy import event, text
 from sqlalchemy.pool import QueuePool
 
 from backends import load_backend
-from harness.database import HarnessDatabase
-from harness.errors import INTERRUPTED_REASON, OrmbenchError, driver_message
-from harness.run import environment, package_version
-from harness.runner import (
-    _describe,
-    _Watchdog,
-    interleaved_order,
-    run_worker,
-    worker_main,
-)
-from harness.targets import Target
-from harness.trace import Tracer
+from harness.measuring.plan import interleaved_order
+from harness.measuring.run import environment, package_version
+from harness.measuring.watchdog import Watchdog
+from harness.measuring.worker import run_worker, worker_main
+from harness.targets.database import HarnessDatabase
+from harness.targets.errors import INTERRUPTED_REASON, OrmbenchError, describe_error, driver_message
+from harness.targets.urls import Target
+from harness.wire.trace import Tracer
 from reports.concurrency import (
     CONCURRENCY_SCHEMA_VERSION,
     BackendTrace,
@@ -460,7 +456,7 @@ class Measurement:
         try:
             handle = self.source.open()
         except Exception as exc:  # the driver's own error type varies by driver
-            tally.failure = f"a thread could not connect: {_describe(exc, self.target)}"
+            tally.failure = f"a thread could not connect: {describe_error(exc, self.target)}"
             self.started.abort()
             return tally
         try:
@@ -480,7 +476,7 @@ class Measurement:
         except threading.BrokenBarrierError:
             tally.failure = tally.failure or f"stopped: {STOPPED}"
         except Exception as exc:  # a bug in ormbench, not a failed operation
-            tally.failure = f"a thread broke: {_describe(exc, self.target)}"
+            tally.failure = f"a thread broke: {describe_error(exc, self.target)}"
             self.started.abort()
             self.finished.abort()
         finally:
@@ -575,7 +571,7 @@ def measure(
     try:
         measurement = Measurement(target, backend, threads, plan, ids, stop)
     except Exception as exc:  # e.g. the Engine cannot be built: the cell says why
-        return _error_cell(target, backend, threads, _describe(exc, target))
+        return _error_cell(target, backend, threads, describe_error(exc, target))
     tallies = measurement.run()
     verification = verify(db, initial, tallies)
     ends = [t.finished_at for t in tallies]
@@ -637,7 +633,7 @@ def _error_cell(target: Target, backend: str, threads: int, why: str) -> Concurr
 
 @dataclass
 class OperationTracer(Tracer):
-    """harness.trace's Tracer that also names the commit() and rollback() calls the driver
+    """harness.wire.trace's Tracer that also names the commit() and rollback() calls the driver
     sent (the Tracer counts them as transaction control without a name)."""
 
     ended_sent: Counter[str] = field(default_factory=Counter)
@@ -661,7 +657,7 @@ def trace_backend(target: Target, backend: str, pk: int) -> tuple[BackendTrace, 
     try:
         instance = load_backend(backend)(target, tracer)
     except Exception as exc:
-        why = _describe(exc, target)
+        why = describe_error(exc, target)
         return BackendTrace(backend, None, None, why), {"unreadable": why}
     try:
         tracer.reset()
@@ -673,7 +669,7 @@ def trace_backend(target: Target, backend: str, pk: int) -> tuple[BackendTrace, 
         settings = instance.connection_settings()
         return BackendTrace(backend, read, write), settings
     except Exception as exc:
-        why = _describe(exc, target)
+        why = describe_error(exc, target)
         return BackendTrace(backend, None, None, why), {"unreadable": why}
     finally:
         with suppress(Exception):
@@ -692,13 +688,13 @@ def run_database(
     "cell" and "progress" events; the harness table dropped in every case."""
     stop = stop or threading.Event()
     db = HarnessDatabase(target, (item_table,))
-    watchdog: _Watchdog | None = None
+    watchdog: Watchdog | None = None
     try:
         info = db.database_info()
         emit("tables", db.run_id)  # before creating: a dead worker's tables get dropped
         db.create_tables()
         if target.family != "sqlite":  # an embedded database cannot stop answering
-            watchdog = _Watchdog(target, emit)
+            watchdog = Watchdog(target, emit)
             watchdog.start()
         if "django" in plan.backends:
             from backends.django_orm import configure

@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from harness.stats import practical_band, quartiles
+from harness.judging.stats import practical_band, quartiles
 from reports import format as fmt
 from reports.model import Cell, Comparison, RunResult, SweepCell
 

@@ -13,7 +13,7 @@ from reports.markdown import _env
 from reports.narrow import Record, natural_width, print_records
 
 if TYPE_CHECKING:
-    from harness.compare import CellChange, CompareResult
+    from harness.gating.compare import CellChange, CompareResult
 
 STATUS_STYLE = {
     "regression": "bold red",
@@ -54,7 +54,7 @@ def floor_change(c: CellChange) -> str:
 
 def caught(c: CellChange) -> str:
     """The smallest slowdown the gate would flag in this cell with about 95% probability."""
-    from harness.compare import percent_text
+    from harness.gating.compare import percent_text
 
     return percent_text(c.catches)
 

@@ -90,7 +90,7 @@ def per_op(value: float | None) -> str:
 
 
 def round_trips(trace: TraceCounts | None) -> str:
-    """Round trips per operation on the wire (harness.relay); "—" where not counted."""
+    """Round trips per operation on the wire (harness.wire.relay); "—" where not counted."""
     return per_op(trace.round_trips_per_operation) if trace else "—"
 
 
@@ -268,7 +268,7 @@ def database_heading(result: RunResult, label: str) -> str:
     )
 
 
-BY_DESIGN = ("autocommit",)  # differs between ORMs by design (harness.connection)
+BY_DESIGN = ("autocommit",)  # differs between ORMs by design (harness.targets.connection)
 
 
 def settings_differences(info: DatabaseInfo) -> list[str]:
@@ -281,7 +281,7 @@ def settings_differences(info: DatabaseInfo) -> list[str]:
     ]
 
 
-# --- size sweeps (harness.sweep) ----------------------------------------------------------------
+# --- size sweeps (harness.judging.sweep) ----------------------------------------------------------
 
 
 def is_sweep(result: RunResult) -> bool:

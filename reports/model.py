@@ -38,7 +38,7 @@ class TraceCounts:
     rows_fetched: int
     by_kind: dict[str, int]
     sql: list[SqlSample]  # the first few distinct statements, in the order first sent
-    transactions: int = 0  # as the server saw them (harness.trace.Tracer)
+    transactions: int = 0  # as the server saw them (harness.wire.trace.Tracer)
     autocommit_statements: int = 0  # statements that were a transaction of their own
     left_open: bool = False  # a transaction was still open when the operation returned
     rows_written: dict[str, int] = field(default_factory=dict)  # INSERT/UPDATE/DELETE rows
@@ -48,7 +48,7 @@ class TraceCounts:
     noop_transaction_calls: int = 0  # commit()/rollback() calls the driver did not send
     verification_statements: int = 0  # sent while the harness read the returned objects
     write_transactions: int | None = None  # writing transactions the database counted
-    # On the wire (harness.relay), over the run; None where not counted (SQLite, older files)
+    # On the wire (harness.wire.relay), over the run; None where not counted (SQLite, older files)
     round_trips: int | None = None  # client-to-server turns
     bytes_sent: int | None = None  # client -> server
     bytes_received: int | None = None
@@ -60,7 +60,7 @@ class TraceCounts:
     # xact_commit/xact_rollback, the reads' own transactions taken off; MySQL/MariaDB: the
     # sessions' Com_* status)
     server_counters: dict[str, int] | None = None
-    # What the traced run returned (harness.result_shape): distinct ORM objects built and plain
+    # What the traced run returned (harness.wire.result_shape): distinct ORM objects built and plain
     # rows (tuples); None where the result is neither, or in older files
     result_objects: int | None = None
     result_rows: int | None = None
@@ -177,7 +177,7 @@ class SweepPoint:
 @dataclass(frozen=True)
 class SweepCell:
     """How one database x scenario x backend x idiom grows over the sizes of a sweep
-    (harness.sweep): the growth exponent, the slope of log(time) against log(rows) with a
+    (harness.judging.sweep): the growth exponent, the slope of log(time) against log(rows) with a
     95% bootstrap interval, and how its multiple of the raw DB-API floor changes from the
     smallest size to the largest. `points` hold the figures per size, for a log-log chart."""
 
@@ -204,7 +204,7 @@ class SweepCell:
 @dataclass(frozen=True)
 class Projection:
     """The SQLAlchemy/Django verdict of one scenario and idiom projected at a network distance
-    (harness.projection): measured time + round trips x (rtt_s - the local round trip)."""
+    (harness.judging.projection): measured time + round trips x (rtt_s - the local round trip)."""
 
     database: str
     scenario: str
@@ -225,7 +225,7 @@ class DatabaseInfo:
     driver_version: str = ""
     location: str | None = None  # where an embedded database lives
     error: str | None = None  # why this database did not run to the end
-    # The connection policy (harness.connection): setting, what every backend gets, and
+    # The connection policy (harness.targets.connection): setting, what every backend gets, and
     # where an ORM's own default differs.
     connection_policy: list[dict[str, str]] = field(default_factory=list)
     # backend -> setting -> value, read back from each backend's own connection

@@ -10,10 +10,6 @@ from importlib import import_module
 
 # Registration order is report order.
 from scenarios.base import (
-    DOCUMENTED,
-    EQUAL,
-    IDIOM_TITLES,
-    IDIOMS,
     REGISTRY,
     Capabilities,
     Outcome,
@@ -26,6 +22,7 @@ from scenarios.base import (
     table_of,
     with_id,
 )
+from scenarios.idioms import DOCUMENTED, EQUAL, IDIOM_TITLES, IDIOMS
 
 # The built-in scenario modules, in the order reports list them.
 BUILT_IN = (

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backends.sqlalchemy_models import Child, Parent
-from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Tables, Work, register
+from scenarios.base import Capabilities, Tables, Work, register
 from scenarios.contract import WorkContract
 from scenarios.family import MEAN_UNIT, FamilyScenario, aggregate_row, load, shape
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.schema import CHILD_TABLE, PARENT_TABLE, NormalRow
 
 

@@ -19,20 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from scenarios.contract import WorkContract
 from scenarios.data import Row
+from scenarios.idioms import DOCUMENTED, EQUAL, Idiom
 from scenarios.schema import ALL_COLUMNS, NormalRow, digest, item_table, normal_mapping, normal_row
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
     from backends.base import Backend
-
-DOCUMENTED = "documented"
-EQUAL = "equal"
-IDIOMS = (DOCUMENTED, EQUAL)
-IDIOM_TITLES = {DOCUMENTED: "as documented", EQUAL: "equal work"}
-
-# An idiom: the backend instance and the round's argument in, what the operation returns out.
-Idiom = Callable[[Any, Any], Any]
 
 
 class Tables(Protocol):
@@ -93,7 +86,8 @@ class Scenario(ABC):
     # (backend name, idiom) -> function, filled by `idiom()`; each subclass has its own.
     idioms: ClassVar[dict[tuple[str, str], Idiom]] = {}
     # ORM -> the function that compiles its idioms' statements for SQL Server offline
-    # (`compiles()`; harness.tsql calls it with its tools, and it returns idiom -> statements).
+    # (`compiles()`; harness.tools.tsql_compile calls it with its tools, and it returns idiom ->
+    # statements).
     offline: ClassVar[dict[str, Callable[[Any], dict[str, list[Any]]]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -126,8 +120,8 @@ class Scenario(ABC):
     @classmethod
     def compiles(cls, orm: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
         """Register the decorated function as `orm`'s offline SQL Server compiler for this
-        scenario: given harness.tsql's tools, it returns {DOCUMENTED: [...], EQUAL: [...]}
-        (EQUAL where the ORM has an equal-work idiom of its own)."""
+        scenario: given harness.tools.tsql_compile's tools, it returns {DOCUMENTED: [...],
+        EQUAL: [...]} (EQUAL where the ORM has an equal-work idiom of its own)."""
 
         def add(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
             cls.offline[orm] = function
@@ -264,7 +258,7 @@ def resolve(names: list[str] | None) -> list[type[Scenario]]:
     """The scenarios `--scenarios` names: registered names, "all", or a user's scenario as
     "package.module:Class" (imported, and registered under its own name). None: the default
     set."""
-    from harness.errors import ConfigurationError
+    from harness.targets.errors import ConfigurationError
 
     if not names:
         return [cls for cls in REGISTRY.values() if cls.default]
@@ -288,7 +282,7 @@ def load_user_scenario(spec: str) -> type[Scenario]:
     """A user's scenario class from "package.module:Class", registered under its name."""
     from importlib import import_module
 
-    from harness.errors import ConfigurationError
+    from harness.targets.errors import ConfigurationError
 
     module, _, attribute = spec.partition(":")
     if os.getcwd() not in sys.path:  # the console script's path does not hold it

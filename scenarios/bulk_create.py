@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import insert
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import EQUAL, Capabilities, Scenario, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
 from scenarios.contract import WorkContract
 from scenarios.data import Row, make_rows
+from scenarios.idioms import EQUAL
 from scenarios.schema import DATA_COLUMNS
 
 

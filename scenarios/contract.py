@@ -2,7 +2,7 @@
 to it. An equal-work cell, and the floor, pass only when their trace meets the contract; an
 as-documented cell is held to the results only, and the report says how its work differs.
 
-Transactions are counted as the server sees them (harness.trace.Tracer). Transaction-control
+Transactions are counted as the server sees them (harness.wire.trace.Tracer). Transaction-control
 commands are allowed only as each family's driver must send them around an explicit
 transaction (TRANSACTION_CONTROL_PER_TRANSACTION), and nowhere else: a contract that wants
 statements to commit themselves allows no explicit transaction and no transaction control at

@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import select
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import EQUAL, Capabilities, Tables, Work, register, table_of, with_id
+from scenarios.base import Capabilities, Tables, Work, register, table_of, with_id
 from scenarios.contract import WorkContract
 from scenarios.data import FILTER_PREFIX
+from scenarios.idioms import EQUAL
 from scenarios.reads import ReadScenario
 
 

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import EQUAL, Capabilities, Tables, Work, register, table_of, with_id
+from scenarios.base import Capabilities, Tables, Work, register, table_of, with_id
 from scenarios.contract import WorkContract
+from scenarios.idioms import EQUAL
 from scenarios.reads import ReadScenario
 
 

@@ -9,17 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import (
-    DOCUMENTED,
-    EQUAL,
-    Capabilities,
-    Tables,
-    Work,
-    register,
-    table_of,
-    with_id,
-)
+from scenarios.base import Capabilities, Tables, Work, register, table_of, with_id
 from scenarios.contract import WorkContract
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.reads import ReadScenario
 from scenarios.schema import NormalRow
 
@@ -247,7 +239,7 @@ def dbapi_paginate_keyset(db: Any, walk: PageWalk) -> Pages:
     return pages
 
 
-# --- SQL Server, compiled offline (harness.tsql) --------------------------------------------
+# --- SQL Server, compiled offline (harness.tools.tsql) --------------------------------------------
 
 
 def _sqlalchemy_as_sent(tools: Any, stmt: Any, what: str) -> Any:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload, with_parent
 
 from backends.sqlalchemy_models import Child, Parent
-from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Tables, Work, register
+from scenarios.base import Capabilities, Tables, Work, register
 from scenarios.contract import WorkContract
 from scenarios.family import (
     CHILD_COLUMNS,
@@ -23,6 +23,7 @@ from scenarios.family import (
     parent_count,
     shape,
 )
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.schema import CHILD_TABLE, PARENT_TABLE, NormalRow
 
 # Parents per IN list: SQLAlchemy's selectinload batch (its default chunksize). Every database

@@ -8,18 +8,10 @@ from typing import Any
 from sqlalchemy import delete, update
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import (
-    DOCUMENTED,
-    EQUAL,
-    Capabilities,
-    Scenario,
-    Tables,
-    Work,
-    register,
-    table_of,
-)
+from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
 from scenarios.contract import WorkContract
 from scenarios.data import Row, make_rows
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.schema import ITEM_TABLE
 
 
@@ -171,7 +163,7 @@ def dbapi_bulk_delete(db: Any, _: None) -> None:
     cursor.close()
 
 
-# --- SQL Server, compiled offline (harness.tsql) --------------------------------------------
+# --- SQL Server, compiled offline (harness.tools.tsql) --------------------------------------------
 
 
 @BulkUpdate.compiles("sqlalchemy")

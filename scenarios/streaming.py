@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import DOCUMENTED, EQUAL, Capabilities, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Tables, Work, register, table_of
 from scenarios.contract import WorkContract
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.reads import ReadScenario
 from scenarios.schema import NormalRow
 
@@ -152,7 +153,7 @@ def dbapi_streaming(db: Any, chunk: int) -> Summary:
     return summary
 
 
-# --- SQL Server, compiled offline (harness.tsql) ----------------------------------------------
+# --- SQL Server, compiled offline (harness.tools.tsql) --------------------------------------------
 
 
 @Streaming.compiles("sqlalchemy")

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import EQUAL, Capabilities, Scenario, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
 from scenarios.contract import WorkContract, load_then_write
 from scenarios.data import make_rows
+from scenarios.idioms import EQUAL
 from scenarios.schema import ITEM_TABLE
 
 Changes = Sequence[tuple[int, int]]  # (id, new quantity)

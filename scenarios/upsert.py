@@ -10,18 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import (
-    EQUAL,
-    Capabilities,
-    Scenario,
-    Tables,
-    Work,
-    register,
-    table_of,
-    with_id,
-)
+from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of, with_id
 from scenarios.contract import WorkContract
 from scenarios.data import Row, make_rows
+from scenarios.idioms import EQUAL
 
 # What an upsert writes to a row that is already there; the rest of the incoming row is not.
 UPDATED_COLUMNS = ("quantity", "price")

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy.orm import load_only
 
-from backends.base import EQUAL, RowData, replaces
+from backends.base import RowData, replaces
 from backends.django_orm import DjangoOrm
 from backends.sqlalchemy_orm import Item, SqlAlchemyOrm
 from scenarios.create import django_create
 from scenarios.get import sqlalchemy_get
+from scenarios.idioms import EQUAL
 from scenarios.update import django_update_equal
 
 

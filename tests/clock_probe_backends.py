@@ -1,6 +1,6 @@
 """Test-only backends that stand in for the real ones by name and write down, in the order they
-happen, the clock reads of harness.runner.timed_call and every run of an operation: to prove
-that the CPU clock is read outside the wall-clock pair and that tracemalloc never traces a
+happen, the clock reads of harness.measuring.rounds.timed_call and every run of an operation:
+to prove that the CPU clock is read outside the wall-clock pair and that tracemalloc never traces a
 timed run. With ORMBENCH_CLOCK_LOG set, importing this module (in the worker, as a `--backends`
 plug-in) wraps time.perf_counter, time.thread_time and time.process_time so that a read made
 by timed_call itself appends "W" (wall) or "C" (CPU) to that file; each run of an operation
@@ -35,7 +35,7 @@ def _recorded(kind: str, clock: Callable[[], float]) -> Callable[[], float]:
         caller = sys._getframe(1)
         if (
             caller.f_code.co_name == "timed_call"
-            and caller.f_globals.get("__name__") == "harness.runner"
+            and caller.f_globals.get("__name__") == "harness.measuring.rounds"
         ):
             _note(kind)
         return clock()

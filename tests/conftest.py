@@ -42,7 +42,7 @@ def _scratch_database(admin_url: str, what: str) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from harness.targets import parse_target
+    from harness.targets.urls import parse_target
 
     target = parse_target(admin_url, connect_timeout=5)
     name = f"ormbench_test_{uuid.uuid4().hex[:10]}"

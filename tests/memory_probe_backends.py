@@ -1,7 +1,7 @@
 """Test-only backends that stand in for the real ones by name and note, for every run of an
 operation, whether tracemalloc was tracing and whether the run was a timed one (called from
-harness.runner.timed_call): to prove that the memory pass never shares a round with a clock
-read. Each run appends one JSON line to the file named by ORMBENCH_PROBE_LOG."""
+harness.measuring.rounds.timed_call): to prove that the memory pass never shares a round with
+a clock read. Each run appends one JSON line to the file named by ORMBENCH_PROBE_LOG."""
 
 from __future__ import annotations
 
@@ -20,11 +20,14 @@ PROBE_LOG = "ORMBENCH_PROBE_LOG"
 
 
 def called_from_timed_call() -> bool:
-    """Is harness.runner.timed_call on the call stack?"""
+    """Is harness.measuring.rounds.timed_call on the call stack?"""
     frame = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
-        if code.co_name == "timed_call" and frame.f_globals.get("__name__") == "harness.runner":
+        if (
+            code.co_name == "timed_call"
+            and frame.f_globals.get("__name__") == "harness.measuring.rounds"
+        ):
             return True
         frame = frame.f_back
     return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness import cli as cli_module
+from harness.cli import measuring as run_module
 from reports.format import plural
 
 
@@ -30,13 +31,13 @@ def test_rtt_on_sqlite_is_said_not_dropped(cli, sqlite_url):
 
 
 def test_an_output_that_is_a_file_fails_before_any_database_is_made(tmp_path, monkeypatch):
-    """The embedded SQLite's folder (in /dev/shm) is made by _targets: it must not run."""
+    """The embedded SQLite's folder (in /dev/shm) is made by targets_for: it must not run."""
     (tmp_path / "taken").write_text("a file")
 
     def no_database(*_args, **_kwargs):
         raise AssertionError("a database was set up before the output was checked")
 
-    monkeypatch.setattr(cli_module, "_targets", no_database)
+    monkeypatch.setattr(run_module, "targets_for", no_database)
     with pytest.raises(SystemExit) as ended:
         cli_module.main(["run", "--output", str(tmp_path / "taken"), "-q"])
     assert ended.value.code == 2

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from harness.compare import (
+from harness.gating.compare import (
     FLOOR_MOVED,
     IMPROVEMENT,
     INCONCLUSIVE,
@@ -22,7 +22,7 @@ from harness.compare import (
     WITHIN,
     compare,
 )
-from harness.stats import iqr, median
+from harness.judging.stats import iqr, median
 from reports.model import SCHEMA_VERSION, Cell, DatabaseInfo, RunResult, Verification
 
 DB = "postgresql+psycopg://ci@db:5432/bench"
@@ -400,7 +400,7 @@ def slowed(run: RunResult, backend: str, factor: float) -> RunResult:
 
 
 def test_history_does_not_flag_a_change_inside_its_noise_and_flags_one_outside(tmp_path):
-    from harness.history import compare_history
+    from harness.gating.history import compare_history
 
     folder = history_folder(tmp_path, noisy_runs(8, noise=0.10, seed=1))  # ±10% run to run
     typical = result(drifting(1.0, 99))  # a run at the history's centre
@@ -418,7 +418,7 @@ def test_history_does_not_flag_a_change_inside_its_noise_and_flags_one_outside(t
 
 def test_a_quiet_history_flags_what_two_files_would_miss(tmp_path):
     """Where runs agree to ±1%, a 20% slowdown is clearly out of the ordinary."""
-    from harness.history import compare_history
+    from harness.gating.history import compare_history
 
     folder = history_folder(tmp_path, noisy_runs(6, noise=0.01, seed=2))
     slowed(result(drifting(1.0, 98)), "sqlalchemy", 1.2).write(tmp_path / "current.json")
@@ -518,7 +518,7 @@ def test_a_noisier_cell_catches_only_larger_slowdowns(cli, tmp_path):
 
 
 def test_history_catches_follow_the_history_noise(tmp_path):
-    from harness.history import compare_history
+    from harness.gating.history import compare_history
 
     caught = {}
     for noise in (0.01, 0.10):
@@ -532,7 +532,7 @@ def test_history_catches_follow_the_history_noise(tmp_path):
 
 
 def test_history_catches_is_what_it_really_flags_95_times_in_100():
-    from harness.history import judge_history
+    from harness.gating.history import judge_history
 
     past = [(str(i), run) for i, run in enumerate(noisy_runs(10, noise=0.06, seed=5))]
 
@@ -578,7 +578,7 @@ def test_must_catch_fails_a_pass_that_could_not_see_the_slowdown(cli, tmp_path):
 def test_history_a_floor_that_alone_got_faster_does_not_make_an_orm_regress(tmp_path):
     """Against the floor SQLAlchemy looks 60% slower, but its own time went down a little:
     the floor moved, not the ORM (as with two files, where the own interval must agree)."""
-    from harness.history import judge_history
+    from harness.gating.history import judge_history
 
     past = [(str(i), run) for i, run in enumerate(noisy_runs(8, noise=0.02, seed=7))]
     typical = noisy_runs(1, noise=0.02, seed=8)[0]

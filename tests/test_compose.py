@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.targets import parse_target
+from harness.targets.urls import parse_target
 
 REPO = Path(__file__).parent.parent
 COMPOSE_FILE = REPO / "docker-compose.yml"

@@ -21,8 +21,8 @@ from harness.concurrency import (
     measure,
     percentile,
 )
-from harness.database import HarnessDatabase
-from harness.targets import parse_target
+from harness.targets.database import HarnessDatabase
+from harness.targets.urls import parse_target
 from scenarios.concurrency import WORKLOADS, Workload, dbapi_read, dbapi_write
 from scenarios.schema import item_table
 

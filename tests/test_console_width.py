@@ -11,7 +11,7 @@ import re
 import pytest
 from rich.console import Console
 
-from harness.results_file import load_result
+from harness.gating.results_file import load_result
 from reports import console as console_report
 from reports import format as fmt
 
@@ -115,7 +115,7 @@ def test_every_report_opens_with_the_bottom_line(result):
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_compare_reads_at_80_and_120_columns(result, width):
-    from harness.compare import compare
+    from harness.gating.compare import compare
     from reports import compare as compare_report
 
     outcome = compare(result, result, 0.10, "base.json", "current.json")

@@ -9,7 +9,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from harness.targets import MSSQL_DEFAULT_ODBC_DRIVER
+from harness.targets.urls import MSSQL_DEFAULT_ODBC_DRIVER
 
 
 def closed_port() -> int:

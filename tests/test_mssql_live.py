@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, run_in
 
-from harness.trace import SQL_SAMPLE_LIMIT
+from harness.wire.trace import SQL_SAMPLE_LIMIT
 from scenarios import REGISTRY
 
 ROWS = 20  # every path, smallest: a bulk batch, several pages, parents with and without children
@@ -94,7 +94,16 @@ def test_trancount_is_transaction_control(full_run) -> None:
 
 def _listing(driver: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.tsql", "--json", "--rows", str(ROWS), "--driver", driver],
+        [
+            sys.executable,
+            "-m",
+            "harness.tools.tsql",
+            "--json",
+            "--rows",
+            str(ROWS),
+            "--driver",
+            driver,
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -114,8 +123,8 @@ def _as_sent(sql: str) -> str:
 
 
 def test_offline_listing_matches_what_each_orm_sent(full_run) -> None:
-    """`python -m harness.tsql` (compiled with no server) lists exactly the statements each ORM
-    sent over the wire, transaction control with T-SQL text (@@TRANCOUNT) included."""
+    """`python -m harness.tools.tsql` (compiled with no server) lists exactly the statements each
+    ORM sent over the wire, transaction control with T-SQL text (@@TRANCOUNT) included."""
     _, data = full_run
     listing = _listing(_driver(data))
     for cell in data["cells"]:

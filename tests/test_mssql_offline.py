@@ -1,5 +1,5 @@
 """SQL Server without a server: each scenario compiled to T-SQL by both ORMs offline, in both
-idioms (harness/tsql.py), and the connection settings each ORM and the raw DB-API backend get.
+idioms (harness/tools/tsql.py), and the connection settings each ORM and the raw DB-API backend get.
 
 Django's settings are per process, so everything that configures Django runs in a child
 process; this test process never imports django.conf settings for SQL Server."""
@@ -16,26 +16,28 @@ import textwrap
 
 import pytest
 
-from backends.base import DOCUMENTED, EQUAL
 from backends.sqlalchemy_orm import SqlAlchemyOrm
-from harness.connection import BULK_BATCH_ROWS
-from harness.errors import ConfigurationError
-from harness.targets import MSSQL_PYTHON, PYODBC, parse_target
-from harness.tsql import (
-    BULK_ROWS,
+from harness.targets.connection import BULK_BATCH_ROWS
+from harness.targets.errors import ConfigurationError
+from harness.targets.urls import MSSQL_PYTHON, PYODBC, parse_target
+from harness.tools.tsql import (
     DJANGO_TRANSACTIONS,
-    MAX_PARAMETERS,
     SQLALCHEMY_TRANSACTIONS,
     TRANCOUNT,
-    Compiled,
-    Statement,
-    compile_tsql,
     main,
-    sqlalchemy_dialect,
     unsupported_reason,
     with_transaction_control,
 )
+from harness.tools.tsql_compile import (
+    BULK_ROWS,
+    MAX_PARAMETERS,
+    Compiled,
+    Statement,
+    compile_tsql,
+    sqlalchemy_dialect,
+)
 from scenarios import REGISTRY
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.schema import ALL_COLUMNS, DATA_COLUMNS
 
 DRIVERS = ("pyodbc", "mssqlpython")
@@ -83,7 +85,7 @@ def django_own_equal_idioms() -> set[str]:
         run_child(
             """
             import json
-            from backends.base import EQUAL
+            from scenarios.idioms import EQUAL
             from backends.django_orm import DjangoOrm
             from scenarios import REGISTRY
             print(json.dumps([n for n, c in REGISTRY.items() if DjangoOrm.has_own_idiom(c, EQUAL)]))
@@ -335,8 +337,8 @@ def test_upsert_is_listed_as_unsupported_with_the_reason(
         import json
         from django.db import NotSupportedError, connections
         from backends.django_orm import configure
-        from harness.targets import parse_target
-        from harness.tsql import OFFLINE_URL, _answer_version_lookup
+        from harness.targets.urls import parse_target
+        from harness.tools.tsql_compile import OFFLINE_URL, _answer_version_lookup
         configure(parse_target(OFFLINE_URL))
         _answer_version_lookup(connections["default"])
         from backends.django_models import Item
@@ -394,8 +396,8 @@ def test_limits_render_as_offset_fetch() -> None:
         import json
         from django.db import connections
         from backends.django_orm import configure
-        from harness.targets import parse_target
-        from harness.tsql import _answer_version_lookup
+        from harness.targets.urls import parse_target
+        from harness.tools.tsql_compile import _answer_version_lookup
         configure(parse_target("mssql://u:p@127.0.0.1:1/db"))
         _answer_version_lookup(connections["default"])
         from backends.django_models import Item
@@ -414,7 +416,7 @@ CONNECTION_CHECK = """
     from django.db import connections
     from sqlalchemy import create_engine
     from backends.django_orm import configure
-    from harness.targets import parse_target
+    from harness.targets.urls import parse_target
     target = parse_target(sys.argv[1], connect_timeout=7)
     configure(target)
     wrapper = connections["default"]
@@ -562,7 +564,7 @@ def test_text_listing_shows_trancount_marked(capsys: pytest.CaptureFixture[str])
 
 
 def test_transaction_table_matches_the_trace_on_sqlite(cli, tmp_path, sqlite_url) -> None:
-    """The table of transaction shapes (harness/tsql.py) against what the DB-API trace counts
+    """The table of transaction shapes (harness/tools/tsql.py) against what the DB-API trace counts
     for the same idioms on SQLite, where both ORMs send an explicit BEGIN for each transaction
     (Django's atomic(), SQLAlchemy's documented pysqlite recipe)."""
     result = cli(

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.targets import MSSQL_DEFAULT_ODBC_DRIVER
+from harness.targets.urls import MSSQL_DEFAULT_ODBC_DRIVER
 
 PASSWORD = "Secret_pw1"
 SLACK_S = 10.0  # interpreter start-up, the worker process, imports: not the driver's wait
@@ -91,7 +91,7 @@ def test_pyodbc_names_the_odbc_driver_the_url_asks_for(cli) -> None:
 BACKEND_CONNECT = """
 import json, sys, time
 from backends import load_backend
-from harness.targets import parse_target
+from harness.targets.urls import parse_target
 target = parse_target(sys.argv[1], connect_timeout=float(sys.argv[2]))
 report = {}
 for name in ("sqlalchemy", "django", "dbapi"):

@@ -14,9 +14,9 @@ from sqlalchemy.dialects import sqlite
 
 from backends.dbapi import DbApi
 from backends.sqlalchemy_orm import Item, SqlAlchemyOrm
-from harness.database import HarnessDatabase
-from harness.targets import parse_target
-from scenarios import DOCUMENTED, EQUAL
+from harness.targets.database import HarnessDatabase
+from harness.targets.urls import parse_target
+from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.pagination import PageWalk, PaginateKeyset, PaginateOffset
 
 SCENARIOS = ("paginate_offset", "paginate_keyset")
@@ -148,7 +148,7 @@ def test_list_shows_the_slices_in_the_idioms_labels(cli) -> None:
 def test_what_differs_speaks_of_operations_not_rows_for_pages() -> None:
     """Ten pages of a 200-row table are ten operations: statement counts are per operation,
     never "per row" (which a per-row scenario, one operation per row, does say)."""
-    from harness.verdicts import what_differs
+    from harness.judging.verdicts import what_differs
     from reports.model import Cell, TraceCounts, Verification
 
     def cell(backend: str, kinds: dict[str, int], operations: int) -> Cell:

@@ -49,7 +49,7 @@ def test_the_live_display_fits_80_columns_without_cutting_a_word() -> None:
 
     from rich.console import Console
 
-    from harness.progress import Live
+    from harness.measuring.progress import Live
 
     for width, with_database in ((80, False), (140, True)):
         out = io.StringIO()

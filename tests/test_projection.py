@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigurationError
-from harness.projection import parse_rtt, project_cell
+from harness.judging.projection import parse_rtt, project_cell
+from harness.targets.errors import ConfigurationError
 from reports.model import Cell, TraceCounts, Verification
 
 

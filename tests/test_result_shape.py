@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.result_shape import result_shape
-from harness.verdicts import what_differs
+from harness.judging.verdicts import what_differs
+from harness.wire.result_shape import result_shape
 from reports.model import Cell, TraceCounts, Verification
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from backends import BACKENDS, load_backend
-from backends.base import IDIOMS
-from harness.verdicts import build_comparisons, planned_verdicts, rounds_for_claims
+from harness.judging.verdicts import build_comparisons, planned_verdicts, rounds_for_claims
 from reports.model import Cell, Verification
 from scenarios import REGISTRY, resolve
+from scenarios.idioms import IDIOMS
 
 # A server that is not there: the run stops at connecting, after the rounds were decided.
 NOWHERE = "postgresql://nobody@127.0.0.1:9/nothing"

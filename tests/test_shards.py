@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from harness.run import shard_scenarios
-from harness.runner import Plan
-from harness.targets import parse_target
+from harness.measuring.plan import Plan
+from harness.measuring.shards import shard_scenarios
+from harness.targets.urls import parse_target
 
 SIZE = ("--rows", "30", "--rounds", "2", "--quiet")
 

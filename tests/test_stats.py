@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from harness.stats import independent_ratio, iqr, median_interval, paired_ratio
-from harness.verdicts import orm_verdict
+from harness.judging.stats import independent_ratio, iqr, median_interval, paired_ratio
+from harness.judging.verdicts import orm_verdict
 from reports.model import Cell, Verification
 
 
@@ -92,7 +92,7 @@ def test_verdict_names_a_winner_only_outside_the_practical_difference_band() -> 
 def test_equal_backends_yield_no_practical_difference_and_holm_guards_the_family() -> None:
     import random
 
-    from harness.verdicts import build_comparisons
+    from harness.judging.verdicts import build_comparisons
 
     rng = random.Random(7)
     cells = []
@@ -106,7 +106,7 @@ def test_equal_backends_yield_no_practical_difference_and_holm_guards_the_family
 
 
 def test_holm_rejects_step_down() -> None:
-    from harness.stats import holm
+    from harness.judging.stats import holm
 
     assert holm([0.001, 0.03, 0.04]) == [True, False, False]  # 0.03 > 0.05/2: stop
     assert holm([0.001, 0.01, 0.04]) == [True, True, True]
@@ -121,14 +121,14 @@ def test_no_verdict_from_a_cell_that_failed_verification() -> None:
 
 
 def test_overhead_probe_times_only_the_harness() -> None:
-    from harness.overhead import measure
+    from harness.tools.overhead import measure
 
     timings = measure(50)
     assert len(timings) == 50 and all(t >= 0 for t in timings)
 
 
 def test_too_few_rounds_for_the_family_says_how_many_would_do() -> None:
-    from harness.verdicts import build_comparisons
+    from harness.judging.verdicts import build_comparisons
 
     def family(rounds: int) -> set[str]:
         cells = []

@@ -66,9 +66,9 @@ def test_every_backend_reads_every_row_once_in_one_select(cli, tmp_path, any_url
 
 CURSORS = """
     import json, sys, weakref
-    from harness.database import HarnessDatabase
-    from harness.targets import parse_target
-    from harness.trace import Tracer
+    from harness.targets.database import HarnessDatabase
+    from harness.targets.urls import parse_target
+    from harness.wire.trace import Tracer
     from backends.dbapi import DbApi
     from backends.django_orm import DjangoOrm
     from backends.sqlalchemy_orm import SqlAlchemyOrm

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import TESTS, run_cli
 
-from harness.compare import compare
-from harness.merge import merge
-from harness.sweep import build_sweep, growth_exponent, parse_sizes, trend
+from harness.gating.compare import compare
+from harness.gating.merge import merge
+from harness.judging.sweep import build_sweep, growth_exponent, parse_sizes, trend
 from reports.model import Cell, DatabaseInfo, RunResult, Verification
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigurationError
-from harness.targets import embedded_sqlite_target, parse_target
+from harness.targets.errors import ConfigurationError
+from harness.targets.urls import embedded_sqlite_target, parse_target
 
 
 def test_postgresql_url_uses_psycopg_for_every_backend() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.trace import TracedConnection, Tracer, statement_kind
+from harness.wire.trace import TracedConnection, Tracer, statement_kind
 
 ROWS = 200
 # Django splits a bulk insert so that no statement exceeds SQLite's 999 bound parameters

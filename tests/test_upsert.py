@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.connection import BULK_BATCH_ROWS
+from harness.targets.connection import BULK_BATCH_ROWS
 from scenarios import REGISTRY, Capabilities
 
 TESTS = str(Path(__file__).parent)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.connection import PG_PREPARE_THRESHOLD
-from harness.relay import Relay, statement_word
-from harness.targets import parse_target
+from harness.targets.connection import PG_PREPARE_THRESHOLD
+from harness.targets.urls import parse_target
+from harness.wire.relay import Relay, statement_word
 
 TESTS = str(Path(__file__).parent)
 PROBES = ",".join(

@@ -23,12 +23,12 @@ import pytest
 import yaml
 from test_compose import SQLCMD, meets_sql_server_password_policy
 
-from harness.cli import compare as compare_command
-from harness.cli import merge as merge_command
-from harness.cli import report as report_command
-from harness.cli import run as run_command
-from harness.run import parse_shard
-from harness.targets import parse_target
+from harness.cli.gating import compare as compare_command
+from harness.cli.gating import merge as merge_command
+from harness.cli.gating import report as report_command
+from harness.cli.measuring import run as run_command
+from harness.measuring.shards import parse_shard
+from harness.targets.urls import parse_target
 
 REPO = Path(__file__).parent.parent
 WORKFLOW = REPO / ".github" / "workflows" / "ormbench.yml"

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from harness.targets import parse_target
+from harness.targets.urls import parse_target
 
 HARNESS_TABLES = ("ormbench_item", "ormbench_owner")
 

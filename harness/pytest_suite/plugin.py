@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from backends import BACKENDS, Backend, load_backend
-from harness.errors import OrmbenchError
-from harness.runner import Plan, open_backends
-from harness.targets import Target, embedded_sqlite_target, parse_target
+from harness.measuring.database import open_backends
+from harness.measuring.plan import Plan
+from harness.targets.errors import OrmbenchError
+from harness.targets.urls import Target, embedded_sqlite_target, parse_target
 from reports.model import DatabaseInfo
 from scenarios import REGISTRY, resolve
 
@@ -43,7 +44,7 @@ class SuiteSession:
 
     target: Target
     plan: Plan
-    db: Any  # harness.database.HarnessDatabase
+    db: Any  # harness.targets.database.HarnessDatabase
     backends: dict[str, Backend]  # keyed by the spec given on the command line
 
 
@@ -81,7 +82,7 @@ def _names(text: str) -> list[str]:
 
 
 def _suite_config(config: pytest.Config) -> SuiteConfig:
-    from harness.cli import _backend_names
+    from harness.cli.common import check_backend_names
 
     for option in ("rows", "rounds"):
         if config.getoption(f"ormbench_{option}") < 1:
@@ -91,7 +92,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     try:
         names = _names(config.getoption("ormbench_scenarios"))
         scenarios = [s.name for s in resolve(names)]
-        backends = _backend_names((config.getoption("ormbench_backends"),))
+        backends = check_backend_names((config.getoption("ormbench_backends"),))
         url = config.getoption("ormbench_db")
         target = parse_target(url) if url else embedded_sqlite_target()
     except OrmbenchError as exc:
@@ -133,7 +134,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     """The run's facts in ormbench's own terms, so `ormbench report` and `ormbench compare`
     can rebuild the result model from the pytest-benchmark JSON."""
-    from harness.run import environment, package_version
+    from harness.measuring.run import environment, package_version
 
     suite = config.stash.get(SUITE_KEY, None)
     if suite is None:
@@ -153,7 +154,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 def ormbench_session(pytestconfig: pytest.Config) -> Iterator[SuiteSession]:
     """Harness tables and connected backends for the whole session; tables dropped at the end.
     A database that cannot be reached ends the session with one line, not a traceback per test."""
-    from harness.database import HarnessDatabase, tables_of
+    from harness.targets.database import HarnessDatabase, tables_of
 
     suite = pytestconfig.stash[SUITE_KEY]
     target, plan = suite.target, suite.plan

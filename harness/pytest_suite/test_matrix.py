@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
+from harness.measuring.plan import unsupported_reason
+from harness.measuring.rounds import close_round, open_round
+from harness.measuring.trace_pass import trace_and_verify
 from harness.pytest_suite.plugin import SuiteSession
-from harness.runner import close_round, open_round, trace_and_verify, unsupported_reason
-from scenarios import DOCUMENTED, REGISTRY
+from scenarios import REGISTRY
+from scenarios.idioms import DOCUMENTED
 
 
 def test_scenario(

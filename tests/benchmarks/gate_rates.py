@@ -9,7 +9,7 @@ on a real database (a benchmark, not a test: it takes minutes and asserts nothin
 2. Detection: for each slowdown (`--slowdowns`, e.g. 10%, 25%, 50%), `--per-level` runs in
    which SQLAlchemy is slowed by that fraction (tests/slowed_backends.py), each compared with
    the last unslowed run; a SQLAlchemy cell judged "regression" is a detection.
-3. The same runs judged by `compare --history` (harness.history): every plain run after the
+3. The same runs judged by `compare --history` (harness.gating.history): every plain run after the
    first `--history` ones against the `--history` runs before it (false alarms), and every
    slowed run against the last `--history` plain runs (detection). No extra runs.
 
@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from harness.compare import FLOOR_MOVED, IMPROVEMENT, REGRESSION, compare  # noqa: E402
-from harness.history import judge_history  # noqa: E402
+from harness.gating.compare import FLOOR_MOVED, IMPROVEMENT, REGRESSION, compare  # noqa: E402
+from harness.gating.history import judge_history  # noqa: E402
 from reports.model import RunResult  # noqa: E402
 
 

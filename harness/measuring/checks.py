@@ -1,0 +1,234 @@
+"""The checks of every run, untimed: what the operation returned and the table state, the database's
+own count of the run's writing transactions, reads and writes (held to the traced run's), and
+the equal-work cell that beat the floor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from backends import Backend
+from harness.judging.stats import quartiles
+from harness.measuring.plan import FLOOR
+from harness.targets.database import HarnessDatabase
+from harness.wire.counters import WorkCounter, flush_statistics, read_database_transactions
+from reports.model import Cell, TraceCounts
+from scenarios import Capabilities, Outcome, Scenario, Work
+from scenarios.idioms import EQUAL
+from scenarios.schema import digest
+
+
+def backend_sessions(backend: Backend) -> int:
+    return len(backend.on_each_connection(lambda _conn: None))
+
+
+def database_transactions(
+    backend: Backend,
+    db: HarnessDatabase,
+    others: tuple[Backend, ...] = (),
+    flush_others: bool = True,
+) -> dict[str, int] | None:
+    """PostgreSQL's count of the database's transactions, every pending count flushed first;
+    None where the server keeps none cheaply
+    (harness.targets.connection.read_database_transactions). Before the run (`flush_others`),
+    every other session of the run flushes too: the harness's own and the timed backends',
+    whose counts would otherwise reach the view during the traced run, up to a second late.
+    Sessions outside the run (autovacuum) can still add to it."""
+    family = backend.target.family
+    if family != "postgresql":
+        return None
+    if flush_others:
+        with harness_connections(db) as held:
+            for conn in held:
+                flush_statistics(family, conn)
+        for other in others:
+            other.on_each_connection(lambda conn: flush_statistics(family, conn))
+    sessions = backend_sessions(backend)
+    seen: list[Any] = []
+
+    def flush_then_read(conn: Any) -> dict[str, int] | None:
+        seen.append(conn)
+        if not flush_statistics(family, conn):
+            return None
+        # The last session reads, once every session has flushed.
+        return read_database_transactions(family, conn) if len(seen) == sessions else None
+
+    readings = backend.on_each_connection(flush_then_read)
+    return readings[-1] if readings else None
+
+
+@contextmanager
+def harness_connections(db: HarnessDatabase) -> Iterator[list[Any]]:
+    """Every idle connection of the harness's own pool (at least one), bare, held together:
+    each can then hand over its pending statistics (PostgreSQL) before a reading."""
+    pool = db.engine.pool
+    idle = pool.checkedin() if hasattr(pool, "checkedin") else 1
+    held = [db.engine.raw_connection() for _ in range(max(1, idle))]
+    try:
+        yield [raw.driver_connection for raw in held]
+    finally:
+        for raw in held:
+            raw.close()
+
+
+def work_counter(backend: Backend, db: HarnessDatabase) -> WorkCounter:
+    """The database's count of `backend`'s work, read around each of its runs
+    (harness.wire.counters): its sessions' counters, or on PostgreSQL the harness tables'."""
+    return WorkCounter(
+        backend.target.family,
+        backend.on_each_connection,
+        lambda: harness_connections(db),
+        [table.name for table in db.tables],
+    )
+
+
+@dataclass
+class RoundCheck:
+    """What one run did, read untimed after it: the outcome, and the database's own count of
+    the transactions that wrote (None where the database gives none cheaply)."""
+
+    outcome: Outcome
+    write_transactions: int | None = None
+    # The database's own count of the run's reads and writes (harness.wire.counters), moved
+    statements: dict[str, int] | None = None
+
+
+def check_run(
+    scenario: Scenario,
+    work: Work,
+    backend: Backend,
+    result: Any,
+    db: HarnessDatabase,
+    counter_before: int | None,
+) -> RoundCheck:
+    """Verify one run, untimed: what the operation returned (read with statements forbidden,
+    so objects that were not fully loaded fail here), and the table state."""
+    table = scenario.checked_table
+    write_transactions = db.write_transactions(counter_before, scenario.writes_every_row, table)
+    returned = None
+    if work.expected_result is not None or (work.returns_created and result is not None):
+        if result is None:
+            return RoundCheck(Outcome("failed", "the operation returned nothing"))
+        try:
+            with backend.statements_forbidden():
+                returned = scenario.returned(result)
+        except Exception as exc:  # DetachedInstanceError, StatementWhileVerifying, ...
+            reason = (
+                "reading the returned objects needed the database: they were not fully "
+                f"loaded ({type(exc).__name__})"
+            )
+            return RoundCheck(Outcome("failed", reason), write_transactions)
+    if (work.returns_created and returned is not None) or work.kept_rows:
+        # One read of the table serves both checks: the rows with ids, and their digest.
+        created = db.table_rows_with_ids(table)
+        state = digest(row[1:] for row in created)
+    else:
+        created, state = None, db.table_digest(table)
+    return RoundCheck(scenario.verify(work, state, returned, created), write_transactions)
+
+
+# SQLite's page count moves by a few pages with the file's free-list state alone (a page freed
+# by the previous round's reset is reused or not): a read skipped or served from memory moves it
+# by a page or more per row it did not read, well beyond this.
+COUNT_SLACK = {"pages read": 3}
+
+
+def same_counts(moved: dict[str, int], traced: dict[str, int]) -> bool:
+    """Did a round move the database's counters as the traced run did (within COUNT_SLACK)?"""
+    return not count_differences(moved, traced)
+
+
+def count_differences(moved: dict[str, int], traced: dict[str, int]) -> str:
+    """The counters a round moved otherwise than the traced run: "name N (traced: M)"."""
+    names = sorted(set(moved) | set(traced))
+    return ", ".join(
+        f"{name} {moved.get(name, 0)} (traced: {traced.get(name, 0)})"
+        for name in names
+        if abs(moved.get(name, 0) - traced.get(name, 0)) > COUNT_SLACK.get(name, 0)
+    )
+
+
+def mark_faster_than_floor(cells: list[Cell]) -> list[Cell]:
+    """An equal-work cell measurably faster than the floor, which does the same contracted
+    work with hand-written SQL on the same driver, is physically suspect: its cell says so
+    (its third quartile below the floor's first). Every one of its rounds was held to the
+    database's count of the traced run's reads and writes, so a cell that did less work
+    when timed has failed already; one that passed is left to the reader, with the note."""
+    floor = next((c for c in cells if c.idiom == FLOOR and c.verified and c.rounds_s), None)
+    if floor is None:
+        return cells
+    floor_low = quartiles(floor.rounds_s)[0]
+    marked = []
+    for cell in cells:
+        if cell.idiom == EQUAL and cell.verified and cell.rounds_s:
+            high = quartiles(cell.rounds_s)[1]
+            if high < floor_low and cell.median_s and floor.median_s:
+                counted = cell.trace is not None and cell.trace.server_counters is not None
+                note = (
+                    f"suspect: faster than the floor doing the same contracted work "
+                    f"({cell.median_s / floor.median_s:.2f}x its median; third quartile below "
+                    "the floor's first); "
+                    + (
+                        "the database's count of every round matched the traced run"
+                        if counted
+                        else "the database here keeps no count to hold its rounds to"
+                    )
+                )
+                cell = replace(cell, verification=replace(cell.verification, reason=note))
+        marked.append(cell)
+    return marked
+
+
+def timed_rounds_differ(
+    check: RoundCheck, writes: set[int], statements: list[tuple[int, dict[str, int]]]
+) -> Outcome | None:
+    """Did the timed rounds do other work than the traced run (`check`)? Every timed round
+    must have done the work the traced run did: the database's count of its writing
+    transactions (`writes`, as seen over the rounds) and of its reads and writes
+    (`statements`: round number, counts). The failure, or None."""
+    found = None
+    traced_writes = check.write_transactions
+    odd = {w for w in writes if w != traced_writes}
+    if traced_writes is not None and odd:
+        found = Outcome(
+            "failed",
+            f"timed rounds did other work than the traced run: the database counted "
+            f"{sorted(odd)[0]} writing transactions in a timed round, "
+            f"{traced_writes} in the traced one",
+        )
+    traced_counts = check.statements
+    for round_number, moved in statements:
+        if traced_counts is not None and not same_counts(moved, traced_counts):
+            return Outcome(
+                "failed",
+                f"timed round {round_number} did other work than the traced run: the "
+                f"database counted {count_differences(moved, traced_counts)}",
+            )
+    return found
+
+
+def held_to_contract(
+    scenario: Scenario,
+    capabilities: Capabilities,
+    counts: TraceCounts,
+    result: Any,
+    check: RoundCheck,
+) -> Outcome:
+    """The traced run of an equal-work cell or the floor, held to the scenario's work
+    contract: the trace, the objects returned, the database's count of writing
+    transactions. The check's own outcome where it holds."""
+    contract = scenario.contract(capabilities)
+    breaches = contract.breaches(counts, capabilities.family)
+    if contract.returns_objects and result is None:
+        breaches.append("returned no objects")
+    expected = contract.write_transactions
+    if expected is not None and check.write_transactions not in (None, expected):
+        breaches.append(
+            f"the database counted {check.write_transactions} writing transactions, "
+            f"the contract has {expected}"
+        )
+    if breaches:
+        return Outcome("failed", "breaks the work contract: " + "; ".join(breaches))
+    return check.outcome

@@ -1,0 +1,140 @@
+"""How a run reports its progress on stderr: rich's live display on a terminal (database,
+scenario, round k of n, and the run's ETA), plain lines where the output is kept (a CI log, a
+file, a pipe), nothing with --quiet. The rounds are counted in the worker process and reach
+the parent as "progress" events (harness.measuring.scenario), which the run's collector passes
+on here."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from types import TracebackType
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Column
+from sqlalchemy.engine import make_url
+
+MIN_BAR = 10  # characters: the least a progress bar still reads as one
+
+
+class ProgressSink(Protocol):
+    """Where `execute` reports: a line (a database starts, a warning), the run's size in
+    rounds once, and each finished round."""
+
+    def __call__(self, line: str) -> None: ...
+
+    def planned(self, rounds: int) -> None: ...
+
+    def round(self, label: str, scenario: str, done: int, total: int) -> None: ...
+
+
+class Lines:
+    """Plain lines, one per event worth keeping in a log: a scenario's rounds are one line
+    when they finish, not one per round."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False)
+
+    def planned(self, rounds: int) -> None:
+        """Plain lines carry no ETA."""
+
+    def round(self, label: str, scenario: str, done: int, total: int) -> None:
+        if done == total:
+            self(f"{label}: {scenario} done ({total} round{'' if total == 1 else 's'})")
+
+    def __enter__(self) -> Lines:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class Live(Lines):
+    """rich's progress display: one bar for the whole run, labelled with the database, the
+    scenario and its round, and the time left at the run's pace so far. The lines a log would
+    get still print, above the bar; the bar goes away when the run ends (`transient`), before
+    the report."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        # The label and counts keep their natural width; the bar takes what is left (at
+        # least MIN_BAR), so on a narrow terminal the bar shrinks, never the words.
+        self.progress = Progress(
+            TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+            TextColumn("{task.fields[round]}", table_column=Column(no_wrap=True)),
+            BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=MIN_BAR)),
+            TextColumn("{task.completed}/{task.total} rounds"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            expand=True,
+        )
+        self.task = self.progress.add_task("starting", total=None, round="")
+
+    def __call__(self, line: str) -> None:
+        self.progress.console.print(line, markup=False, highlight=False)
+
+    def planned(self, rounds: int) -> None:
+        """The display starts once the run's size is known, so its count never reads
+        "0/None"."""
+        self.progress.update(self.task, total=rounds)
+        self.progress.start()
+
+    def round(self, label: str, scenario: str, done: int, total: int) -> None:
+        described = f"{short_label(label)} · {scenario}"
+        counted = f"round {done} of {total}"
+        if len(described) + len(counted) + self._fixed_width() > self.progress.console.width:
+            # Too narrow for both: the scenario alone (its database's "starting" line is
+            # printed above the bar).
+            described = scenario
+        self.progress.update(self.task, advance=1, description=described, round=counted)
+        super().round(label, scenario, done, total)
+
+    def _fixed_width(self) -> int:
+        """What the rest of the line takes: the bar at its least, "k/n rounds", the time left
+        and the gaps between the columns."""
+        total = self.progress.tasks[0].total or 0
+        return MIN_BAR + len(f"{total}/{total} rounds") + len("-:--:--") + 4
+
+    def __enter__(self) -> Live:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.progress.stop()
+
+
+def short_label(label: str) -> str:
+    """A database's label short enough for one line beside a bar: the dialect, and the host
+    and database, or an embedded file's name ("sqlite ormbench.sqlite3")."""
+    try:
+        url = make_url(label)
+    except Exception:  # not a URL after all: the label as it is
+        return label
+    if url.host:
+        return f"{url.get_backend_name()} {url.host}/{url.database or ''}"
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite {PurePath(url.database or '').name or 'in memory'}"
+    return label
+
+
+def progress_for(console: Console, quiet: bool) -> Lines | None:
+    """The live display where `console` is an interactive terminal (rich decides, honouring
+    TTY_COMPATIBLE, TTY_INTERACTIVE, FORCE_COLOR and TERM=dumb), plain lines elsewhere, none
+    when `quiet`."""
+    if quiet:
+        return None
+    return Live(console) if console.is_interactive else Lines(console)

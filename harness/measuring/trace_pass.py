@@ -1,0 +1,222 @@
+"""The untimed passes after the timed rounds: one traced run per unit (the DB-API trace, the wire
+through a loopback relay, the server's counters, the checks and the work contract), and the
+peak-memory run under tracemalloc."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from contextlib import suppress
+from dataclasses import replace
+from typing import Any
+
+from backends import Backend
+from harness.measuring.checks import (
+    RoundCheck,
+    backend_sessions,
+    check_run,
+    database_transactions,
+    held_to_contract,
+    work_counter,
+)
+from harness.measuring.plan import FLOOR, Unit
+from harness.targets.database import HarnessDatabase
+from harness.targets.errors import describe_error
+from harness.targets.urls import Target
+from harness.wire.counters import WorkCounter
+from harness.wire.relay import Relay, Wire
+from harness.wire.result_shape import result_shape
+from harness.wire.trace import SQL_SAMPLE_LIMIT, Tracer
+from reports.model import SqlSample, TraceCounts
+from scenarios import Capabilities, Outcome, Scenario, Work
+from scenarios.idioms import DOCUMENTED, EQUAL
+
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+
+
+def _trace_counts(tracer: Tracer, operations: int) -> TraceCounts:
+    tracer.settle()
+    return TraceCounts(
+        operations=operations,
+        statements=tracer.statements,
+        transaction_control=tracer.transaction_control,
+        commits=tracer.commits,
+        rollbacks=tracer.rollbacks,
+        rows_sent=tracer.rows_sent,
+        rows_fetched=tracer.rows_fetched,
+        by_kind=dict(tracer.by_kind),
+        sql=[SqlSample(s, n) for s, n in list(tracer.sql.items())[:SQL_SAMPLE_LIMIT]],
+        transactions=tracer.transactions,
+        autocommit_statements=tracer.autocommit_statements,
+        left_open=tracer.in_transaction,
+        rows_written=dict(tracer.rows_written),
+        select_rows=tracer.select_rows,
+        narrowest_select=tracer.narrowest_select,
+        update_columns={str(k): v for k, v in tracer.update_columns.items()},
+        noop_transaction_calls=tracer.noop_transaction_calls,
+    )
+
+
+def open_relay(target: Target) -> Relay | None:
+    """A started relay to the target's server for one trace pass, or None where the database
+    is not reached over TCP (SQLite; a Unix socket)."""
+    if target.family == "sqlite":
+        return None
+    host = target.url.host or "localhost"
+    if host.startswith("/"):
+        return None
+    return Relay(host, target.url.port or DEFAULT_PORTS[target.family], target.family).start()
+
+
+def no_wire_reason(target: Target) -> str:
+    if target.family == "sqlite":
+        return "embedded: no wire, the driver-level trace only"
+    return "reached through a Unix socket: no relay"
+
+
+def with_wire(counts: TraceCounts, wire: Wire) -> TraceCounts:
+    note = ""
+    if wire.encrypted:
+        note = f"TLS on {wire.encrypted} connection(s): messages not parsed after the switch"
+    return replace(
+        counts,
+        round_trips=wire.round_trips,
+        bytes_sent=wire.bytes_sent,
+        bytes_received=wire.bytes_received,
+        messages_sent=None if wire.encrypted else wire.messages_sent,
+        messages_received=None if wire.encrypted else wire.messages_received,
+        wire_statements=None if wire.encrypted else wire.statements,
+        wire_note=note,
+    )
+
+
+def trace_unit(
+    target: Target,
+    backend_cls: type[Backend],
+    unit: Unit,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    capabilities: Capabilities,
+    others: tuple[Backend, ...] = (),
+) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
+    """Run the operation once more, untimed, on a traced connection; check the work, and for
+    an equal-work cell or the floor, hold the trace to the scenario's work contract.
+    `others`: the run's other open backends, whose sessions' pending statistics are flushed
+    before the server's counters are read (PostgreSQL)."""
+    tracer = Tracer()
+    relay = open_relay(target)
+    try:
+        # The harness's own steps fail here too when the server goes away: an error cell,
+        # like the backend's, not a crash of the worker.
+        work = scenario.prepare(db)
+        traced_target = target.via_relay(relay.address) if relay is not None else target
+        backend = backend_cls(traced_target, tracer)
+    except Exception as exc:
+        if relay is not None:
+            relay.close()
+        return None, Outcome("error", describe_error(exc, target)), None
+    try:
+        # Outside the transaction readings, whose own statements touch no harness table.
+        counter = work_counter(backend, db)
+        before = counter.before()
+        transactions_before = database_transactions(backend, db, others)
+        backend.begin_round()
+        tracer.reset()  # count the operation, not the connection's set-up
+        file_counter = db.write_counter()
+        wire_before = relay.snapshot() if relay is not None else None
+        result = scenario.run(backend, work.argument, unit.run_idiom)
+        counts = _trace_counts(tracer, scenario.operations())
+        if relay is not None and wire_before is not None:
+            relay.quiet()
+            counts = with_wire(counts, relay.snapshot() - wire_before)
+        else:
+            counts = replace(counts, wire_note=no_wire_reason(target))
+        backend.end_round()
+        server, moved = _server_counts(backend, db, transactions_before, counter, before)
+        counts = replace(counts, server_counters=server)
+        during = tracer.statements + tracer.transaction_control
+        check = check_run(scenario, work, backend, result, db, file_counter)
+        shape = result_shape(result)
+        if shape is not None:
+            counts = replace(counts, result_objects=shape.objects, result_rows=shape.rows)
+        check.statements = moved
+        sent_while_reading = tracer.statements + tracer.transaction_control - during
+        counts = replace(
+            counts,
+            verification_statements=sent_while_reading,
+            write_transactions=check.write_transactions,
+        )
+    except Exception as exc:  # a backend that breaks is reported, not fatal to the run
+        return None, Outcome("error", describe_error(exc, target)), None
+    finally:
+        with suppress(Exception):  # closing a dead connection must not hide the real error
+            backend.close()
+        if relay is not None:
+            relay.close()
+    outcome = check.outcome
+    if outcome.status == "passed" and unit.idiom in (EQUAL, FLOOR):
+        outcome = held_to_contract(scenario, capabilities, counts, result, check)
+    return counts, outcome, check
+
+
+def _server_counts(
+    backend: Backend,
+    db: HarnessDatabase,
+    transactions_before: dict[str, int] | None,
+    counter: WorkCounter,
+    before: Any,
+) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """After the traced run: the server's counters it moved (PostgreSQL's transactions, the
+    work counter's reads and writes), and the work counter's alone (None where not kept)."""
+    server: dict[str, int] | None = None
+    if transactions_before is not None:
+        after = database_transactions(backend, db, flush_others=False)
+        server = {name: value - transactions_before[name] for name, value in (after or {}).items()}
+        # The reads' own transactions: one flush per backend session, one reading statement.
+        server["xact_commit"] -= backend_sessions(backend) + 1
+    moved = counter.moved(before)
+    if moved is not None:
+        server = {**moved, **(server or {})}
+    return server, moved
+
+
+def measure_peak_memory(
+    backend: Backend,
+    unit: Unit,
+    scenario: Scenario,
+    db: HarnessDatabase,
+    work: Work | None = None,
+) -> int | None:
+    """Peak Python allocation, in bytes, of one more run of the operation: untimed, after the
+    timed rounds and the trace pass, on fresh state (`scenario.prepare`; a read scenario's
+    `work`, prepared once for every backend, where given) and in a fresh round of the
+    backend's own (warmed) instance, so that one-time set-up such as statement caches is not
+    counted. `tracemalloc` traces the operation alone, with the garbage collector on, as in
+    a program (the timed rounds turn it off only for steady timings), after a full collection.
+    None when the run raises or does not pass the round's checks: a figure only for a run that
+    did the work. Python's allocator only: a driver's C buffers do not show here."""
+    try:
+        if work is None or scenario.destructive:
+            work = scenario.prepare(db)
+        backend.begin_round()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            result = scenario.run(backend, work.argument, unit.run_idiom)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            backend.end_round()
+        check = check_run(scenario, work, backend, result, db, None)
+    except Exception:  # the timed rounds and the trace pass report a backend that breaks
+        return None
+    return peak if check.outcome.status == "passed" else None
+
+
+def trace_and_verify(
+    target: Target, backend_cls: type[Backend], scenario: Scenario, db: HarnessDatabase
+) -> tuple[TraceCounts | None, Outcome]:
+    """The trace-and-verify pass of a backend's documented idiom (the floor's one idiom)."""
+    unit = Unit(backend_cls.name, FLOOR if backend_cls.is_floor else DOCUMENTED)
+    trace, outcome, _check = trace_unit(target, backend_cls, unit, scenario, db, db.capabilities())
+    return trace, outcome

@@ -1,0 +1,468 @@
+"""The harness's own connection to a database: the tables it owns, loading data, the
+backend-neutral digest of table state, and the server's facts for the report."""
+
+from __future__ import annotations
+
+import platform
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import Engine
+
+from harness.targets.connection import BULK_BATCH_ROWS, POLICIES
+from harness.targets.errors import (
+    ConnectionFailed,
+    UnsafeTable,
+    driver_message,
+    redact,
+    setup_failed,
+    setup_step,
+)
+from harness.targets.urls import (
+    MSSQL_DEFAULT_ODBC_DRIVER,
+    Target,
+    msodbcsql_install_command,
+    odbc_driver_missing,
+)
+from reports.model import DatabaseInfo
+from scenarios import Capabilities
+from scenarios.data import Row
+from scenarios.schema import (
+    ALL_COLUMNS,
+    DATA_COLUMNS,
+    OWNER_TABLE,
+    TABLE_PREFIX,
+    NormalRow,
+    digest,
+    item_table,
+    normal_row,
+)
+
+_owner_metadata = MetaData()
+owner_table = Table(
+    OWNER_TABLE,
+    _owner_metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+
+def tables_of(scenarios: Sequence[Any]) -> tuple[Table, ...]:
+    """The tables `scenarios` work on, each once, parents before the tables that refer to
+    them (creation order; dropped in reverse)."""
+    found: dict[str, Table] = {}
+    for scenario in scenarios:
+        for table in scenario.tables:
+            for parent in sorted(table.foreign_keys, key=lambda fk: fk.target_fullname):
+                found.setdefault(parent.column.table.name, parent.column.table)
+            found.setdefault(table.name, table)
+    bad = [name for name in found if not name.startswith(TABLE_PREFIX)]
+    if bad:
+        from harness.targets.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"scenario table '{bad[0]}' does not start with '{TABLE_PREFIX}'",
+            f"name every table a scenario uses {TABLE_PREFIX}…: ormbench touches only its own",
+        )
+    return tuple(found.values())
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    server_version: str
+    edition: str | None
+    driver: str
+    driver_version: str
+
+
+def connect_error(target: Target, exc: BaseException) -> ConnectionFailed:
+    """A driver's connection error as one line that names the server and never the password."""
+    detail = driver_message(exc, target)
+    where = target.url.host or target.database
+    if target.url.port:
+        where = f"{where}:{target.url.port}"
+    hint = "check the URL, that the server is running and that the user may connect"
+    if target.family == "mssql":
+        hint = "start SQL Server with `docker compose up -d mssql`, or check the URL"
+        if "TCP Provider" in detail or "Login timeout expired" in detail:
+            # Microsoft's drivers report "nothing listens there" as a bare socket error code.
+            seconds = f"{target.connect_timeout:g}"
+            detail = f"no SQL Server answered within {seconds} s ({detail})"
+        if odbc_driver_missing(exc):
+            # pyodbc never reached the server: the missing driver is the first thing to fix.
+            driver = target.options.get("driver", MSSQL_DEFAULT_ODBC_DRIVER)
+            detail = f"the ODBC driver '{driver}' is not registered with unixODBC"
+            hint = (
+                f"install it: {msodbcsql_install_command()}; or use the mssql-python driver, "
+                "which needs no ODBC set-up: mssql+mssqlpython://…; "
+                "then start SQL Server with `docker compose up -d mssql`"
+            )
+    return ConnectionFailed(f"cannot connect to {target.family} at {where}: {detail}", hint)
+
+
+class HarnessDatabase:
+    """Owns `ormbench_*` tables on one database and reads its state without any ORM."""
+
+    def __init__(self, target: Target, tables: Sequence[Table] = (item_table,)) -> None:
+        self.target = target
+        self.tables = tuple(tables)
+        self.owned = (OWNER_TABLE, *(t.name for t in self.tables))  # creation order
+        self.run_id = uuid.uuid4().hex
+        self.created: list[str] = []
+        self._wal: bool | None = None
+        # pool_pre_ping: after the server restarts or drops us, the harness's next untimed
+        # step reconnects or fails with a connection error, instead of a stale-socket one.
+        self.engine: Engine = create_engine(
+            target.sqlalchemy_url(),
+            connect_args=target.sqlalchemy_connect_args(),
+            pool_pre_ping=True,
+        )
+        # Login first, then SQLAlchemy's own set-up of the new connection (the dialect reads
+        # the server's version and settings): a failure of the second is not "cannot connect".
+        logged_in: list[bool] = []
+        event.listen(
+            self.engine, "connect", lambda *_: logged_in.append(True), insert=True, once=True
+        )
+        try:
+            with self.engine.connect():
+                pass
+        except Exception as exc:  # the driver's own error type varies by driver
+            self.engine.dispose()
+            if not logged_in:
+                raise connect_error(target, exc) from None
+            raise setup_failed(
+                target,
+                "SQLAlchemy's set-up of the new connection (its dialect reads the server's "
+                "version and settings)",
+                exc,
+                "the login worked; the dialect could not read or understand the server's "
+                "answer: `ormbench doctor` shows the driver and SQLAlchemy versions",
+            ) from None
+
+    # --- tables ---------------------------------------------------------------------------
+
+    def create_tables(self) -> None:
+        """Create the harness tables, refusing to start if any of their names is taken.
+
+        The owner marker (this run's id) is created first and in the same transaction as the
+        item table: where DDL is transactional (PostgreSQL, SQLite, SQL Server) a crash leaves
+        nothing behind; where it is not (MySQL/MariaDB) a leftover always carries the marker,
+        so the next run can say it is ormbench's own and not a user's table.
+        """
+        with setup_step(self.target, "checking for existing harness tables"):
+            self._refuse_taken_names()
+        try:
+            with self.engine.begin() as conn:
+                owner_table.create(conn)
+                self.created.append(OWNER_TABLE)
+                conn.execute(
+                    owner_table.insert(),
+                    {"run_id": self.run_id, "created_at": datetime.now(UTC).replace(tzinfo=None)},
+                )
+                for table in self.tables:
+                    table.create(conn)
+                    self.created.append(table.name)
+        except Exception as exc:  # the driver's own error type varies by driver
+            try:
+                # Where DDL is transactional the rollback removed what was created; elsewhere
+                # it stays, marked, and drop_tables() removes it.
+                still = {n.lower() for n in inspect(self.engine).get_table_names()}
+                self.created = [n for n in self.created if n in still]
+                # Another process may have taken a name between the check and CREATE TABLE
+                # (two runs started at once): that is the same refusal, not a crash.
+                self._refuse_taken_names()
+            except UnsafeTable:
+                raise
+            except Exception:  # the server is gone: the CREATE statement's error says why
+                pass
+            raise self._cannot_create(exc) from None
+
+    def _refuse_taken_names(self) -> None:
+        """UnsafeTable if a table or view under a harness name exists that this run did not
+        create. Names compare case-insensitively: SQLite, SQL Server and MySQL on some systems
+        treat `ORMBENCH_ITEM` as the same table."""
+        found = inspect(self.engine)
+        existing = {n.lower(): n for n in [*found.get_table_names(), *found.get_view_names()]}
+        taken = [existing[n] for n in self.owned if n in existing and n not in self.created]
+        if not taken:
+            return
+        where = self.target.label
+        leftover = self._leftover_marker() if OWNER_TABLE in existing else None
+        if leftover is not None:
+            run_id, created_at = leftover
+            raise UnsafeTable(
+                f"{', '.join(taken)} in {where} belong to another ormbench run (run id "
+                f"{run_id}, started {created_at}) that is still running or did not finish; "
+                "nothing was changed",
+                "if no ormbench run uses this database, drop them by hand: "
+                + " ".join(f"DROP TABLE {n};" for n in reversed(self.owned) if n in existing),
+            )
+        raise UnsafeTable(
+            f"table {taken[0]} already exists in {where} and this run did not create it; "
+            "nothing was changed",
+            "ormbench only touches tables it creates: drop or rename that table, "
+            "or point --db at another database",
+        )
+
+    def _leftover_marker(self) -> tuple[str, str] | None:
+        """(run id, time) if the existing owner table has the shape and rows ormbench writes."""
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(owner_table.select().limit(1)).first()
+        except Exception:  # a user's table of that name, with other columns
+            return None
+        return (str(row.run_id), str(row.created_at)) if row is not None else None
+
+    def _cannot_create(self, exc: BaseException) -> ConnectionFailed:
+        # The driver's first line says why; PostgreSQL's next ones quote the DDL.
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        detail = redact(" ".join(reason.split()), self.target)
+        return ConnectionFailed(
+            f"cannot create the harness tables in {self.target.label}: {detail[:300]}",
+            "ormbench needs a user that may CREATE TABLE there (it creates and drops only "
+            "its own ormbench_* tables)",
+        )
+
+    def drop_tables(self) -> None:
+        """Drop what this run created, and only while the owner marker still holds its run id."""
+        if not self.created:
+            return
+        with self.engine.begin() as conn:
+            marker = conn.execute(owner_table.select().where(owner_table.c.run_id == self.run_id))
+            if marker.first() is None:
+                return  # someone else's table now stands under our names: leave it alone
+            for name in reversed(self.created):
+                Table(name, MetaData()).drop(conn)
+        self.created.clear()
+
+    def drop_tables_or_explain(self) -> str | None:
+        """`drop_tables()` after a run that may have lost its server: never raises, so the
+        run's own error is not hidden; says what is left behind and how to remove it."""
+        try:
+            self.drop_tables()
+        except Exception as exc:  # the server may be gone: report, do not mask the run's error
+            detail = driver_message(exc, self.target, limit=200)
+            left = " ".join(f"DROP TABLE {n};" for n in reversed(self.created))
+            return (
+                f"could not drop the harness tables in {self.target.label} ({detail}); "
+                f"once the server is back, drop them by hand: {left}"
+            )
+        return None
+
+    def adopt(self, run_id: str) -> None:
+        """Take over the tables of a run whose worker died (crash, kill -9) so that
+        `drop_tables()` removes them; the marker check still guards anyone else's."""
+        self.run_id = run_id
+        existing = {n.lower() for n in inspect(self.engine).get_table_names()}
+        self.created = [n for n in self.owned if n in existing]
+
+    def ping(self) -> None:
+        """Raise ConnectionFailed unless the server answers now (within the connect timeout)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise connect_error(self.target, exc) from None
+
+    def reset(self, *tables: Table) -> None:
+        """Empty `tables` (default: the item table), untimed, before a round that needs fresh
+        state; the tables that refer to others first."""
+        chosen = tables or (item_table,)
+        related = any(t.foreign_keys for t in self.tables if t in chosen) or any(
+            fk.column.table in chosen for t in self.tables for fk in t.foreign_keys
+        )
+        order = [t for t in reversed(self.tables) if t in chosen]
+        with self.engine.begin() as conn:
+            for table in order:
+                # TRUNCATE is refused on a table another one refers to (and is not
+                # transactional on MySQL): DELETE then, as always on SQLite.
+                if self.target.family == "sqlite" or related:
+                    conn.execute(text(f"DELETE FROM {table.name}"))
+                else:
+                    conn.execute(text(f"TRUNCATE TABLE {table.name}"))
+
+    def load(self, rows: Sequence[Row], table: Table = item_table) -> list[int]:
+        """Insert rows through SQLAlchemy Core (not any timed code path); return their ids in
+        the order of `rows`."""
+        if not rows:  # an empty executemany would insert one row of defaults
+            return []
+        (key,) = table.primary_key.columns
+        with self.engine.begin() as conn:
+            if self.target.family == "mssql":
+                return self._load_numbered(conn, rows, table)
+            if self.engine.dialect.insert_executemany_returning_sort_by_parameter_order:
+                result = conn.execute(
+                    table.insert().returning(key, sort_by_parameter_order=True), list(rows)
+                )
+                return list(result.scalars().all())
+            # No RETURNING (MySQL): one multi-row INSERT numbers its rows in order.
+            before = conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
+            conn.execute(table.insert(), list(rows))
+            ids = conn.execute(select(key).where(key > before).order_by(key)).scalars().all()
+        return list(ids)
+
+    def _load_numbered(self, conn: Any, rows: Sequence[Row], table: Table) -> list[int]:
+        """SQL Server: the rows under ids the harness numbers itself (SET IDENTITY_INSERT),
+        in multi-row INSERTs within the server's 2,100 parameters. SQL Server assigns
+        identities in the order of an `INSERT ... SELECT ... ORDER BY`, which SQLAlchemy's
+        ordered RETURNING sends, but Babelfish rejects that form ("syntax error at or near
+        ORDER"); explicit ids are exact on both, and the identity then continues after the
+        highest one, so the ORMs' own inserts get fresh ids."""
+        (key,) = table.primary_key.columns
+        before = conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
+        ids = list(range(before + 1, before + len(rows) + 1))
+        per_batch = max(1, 2000 // (len(table.columns)))
+        conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} ON")
+        try:
+            for start in range(0, len(rows), per_batch):
+                stop = start + per_batch
+                numbered = zip(ids[start:stop], rows[start:stop], strict=True)
+                conn.execute(table.insert().values([{**row, key.name: pk} for pk, row in numbered]))
+        finally:
+            conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} OFF")
+        return ids
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def table_rows(self, table: Table = item_table, with_ids: bool = False) -> list[NormalRow]:
+        """Every row of `table` through the bare DB-API cursor, normalised (in id order, id
+        first, `with_ids`; else without the key, whose values depend on the run)."""
+        if table is item_table:
+            columns = ALL_COLUMNS if with_ids else DATA_COLUMNS
+        else:
+            columns = tuple(c.name for c in table.columns if with_ids or not c.primary_key)
+        order = " ORDER BY id" if with_ids else ""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {table.name}{order}")
+            rows = [normal_row(r, columns, table) for r in cursor.fetchall()]
+            cursor.close()
+            raw.commit()
+        finally:
+            raw.close()
+        return rows
+
+    def table_digest(self, table: Table = item_table) -> tuple[int, str]:
+        return digest(self.table_rows(table))
+
+    def table_rows_with_ids(self, table: Table = item_table) -> list[NormalRow]:
+        """Every row with its id first, in id order (what a bulk insert returned is held to)."""
+        return self.table_rows(table, with_ids=True)
+
+    def capabilities(self) -> Capabilities:
+        dialect = self.engine.dialect
+        return Capabilities(
+            bulk_batch_rows=BULK_BATCH_ROWS.get(self.target.family, 1000),
+            insert_returning=bool(dialect.insert_executemany_returning),
+            family=self.target.family,
+        )
+
+    # --- evidence of the work, from the database itself -------------------------------------
+
+    def write_counter(self) -> int | None:
+        """A database-side count that grows by one with each transaction that writes, read
+        without touching the backend's connection; None where there is none to read cheaply.
+        SQLite: the file change counter in the database header (offset 24), which every
+        committed write transaction increments in rollback-journal mode."""
+        if self.target.family != "sqlite" or self._sqlite_wal():
+            return None
+        with open(self.target.database, "rb") as f:
+            f.seek(24)
+            return int.from_bytes(f.read(4), "big")
+
+    def _sqlite_wal(self) -> bool:
+        """In WAL mode commits go to the -wal file and the header counter stands still."""
+        if self._wal is None:
+            with self.engine.connect() as conn:
+                mode = conn.execute(text("PRAGMA journal_mode")).scalar_one()
+            self._wal = str(mode).lower() == "wal"
+        return self._wal
+
+    def write_transactions(
+        self, before: int | None, rows_all_written: bool, table: Table = item_table
+    ) -> int | None:
+        """How many transactions wrote since `before` (from `write_counter()`). PostgreSQL:
+        the distinct inserting transactions (xmin) of the table's rows, when the operation
+        wrote every row (`rows_all_written`); a commit for all rows shows as one."""
+        if self.target.family == "sqlite" and before is not None:
+            after = self.write_counter()
+            return None if after is None else after - before
+        if self.target.family == "postgresql" and rows_all_written:
+            with self.engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        text(f"SELECT count(DISTINCT xmin::text) FROM {table.name}")
+                    ).scalar_one()
+                )
+        return None
+
+    def server_facts(self) -> ServerFacts:
+        family = self.target.family
+        edition = None
+        with self.engine.connect() as conn:
+            if family == "sqlite":
+                version = conn.execute(text("SELECT sqlite_version()")).scalar_one()
+            elif family == "mssql":
+                row = conn.execute(
+                    text(
+                        "SELECT CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(128)), "
+                        "CAST(SERVERPROPERTY('Edition') AS NVARCHAR(128))"
+                    )
+                ).one()
+                version, edition = row
+            else:
+                version = conn.execute(text("SELECT version()")).scalar_one()
+        module = self.target.driver.load()
+        return ServerFacts(
+            server_version=str(version),
+            edition=edition,
+            driver=self.target.driver.distribution,
+            driver_version=_driver_version(module),
+        )
+
+    def database_info(self) -> DatabaseInfo:
+        """The database's facts as the report shows them."""
+        with setup_step(self.target, "reading the server version"):
+            facts = self.server_facts()
+        return DatabaseInfo(
+            label=self.target.label,
+            family=self.target.family,
+            server_version=facts.server_version,
+            edition=facts.edition,
+            driver=facts.driver,
+            driver_version=facts.driver_version,
+            location=self.target.location,
+            connection_policy=[asdict(s) for s in POLICIES.get(self.target.family, ())],
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _driver_version(module: Any) -> str:
+    if module.__name__ == "sqlite3":
+        return f"{module.sqlite_version} (Python {platform.python_version()} stdlib)"
+    if module.__name__ == "MySQLdb":
+        return ".".join(str(p) for p in module.version_info[:3])
+    for attr in ("__version__", "version"):
+        value = getattr(module, attr, None)
+        if isinstance(value, str):
+            return value
+    return "unknown"
