@@ -45,7 +45,7 @@ counted as lock errors, rolled back, and left out of the increments; the cell st
 from __future__ import annotations
 
 from harness.concurrency.command import execute, run_database
-from harness.concurrency.measure import measure
+from harness.concurrency.measurement import measure
 from harness.concurrency.plan import (
     DEFAULT_DURATION_S,
     DEFAULT_REPETITIONS,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.concurrency.judge import build_cell, build_comparisons
-from harness.concurrency.measure import Measured, measure
+from harness.concurrency.measurement import Measured, measure
 from harness.concurrency.plan import ConcurrencyPlan, Unit, plan_units
 from harness.concurrency.trace import trace_unit
 from harness.database import HarnessDatabase

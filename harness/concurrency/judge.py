@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from dataclasses import replace
 
-from harness.concurrency.measure import Measured
+from harness.concurrency.measurement import Measured
 from harness.concurrency.plan import Unit, latency, unit_for
 from harness.stats import Decision, Interval, holm, iqr, median, paired_decision, paired_ratio
 from harness.verdicts import TITLES, rounds_for_claims
