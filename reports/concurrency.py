@@ -256,6 +256,11 @@ def row(cell: ConcurrencyCell, result: ConcurrencyResult | None = None) -> list[
     ]
 
 
+def rates_text(cell: ConcurrencyCell) -> str:
+    """Every repetition's throughput, in run order."""
+    return "; ".join(fmt.rate(r.ops_per_s) for r in cell.repetitions)
+
+
 def ratio_text(comparison: ConcurrencyComparison) -> str:
     if comparison.ratio is None:
         return "—"
@@ -442,6 +447,7 @@ def render_markdown(result: ConcurrencyResult) -> str:
         cell_notes=cell_notes,
         idiom_labels=IDIOM_LABELS,
         idiom_text=idiom_text,
+        rates_text=rates_text,
         sent_text=sent_text,
         measured=measured(result),
     )
