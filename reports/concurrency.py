@@ -225,11 +225,6 @@ def connections_text(cell: ConcurrencyCell) -> str:
     return f"{figures.limit} own"
 
 
-def opened_during_text(cell: ConcurrencyCell) -> str:
-    figures = cell.connections
-    return "—" if figures is None else f"{figures.opened_during:,}"
-
-
 def waits_text(cell: ConcurrencyCell) -> str:
     figures = cell.connections
     if figures is None or figures.waits is None:

@@ -22,7 +22,7 @@ from reports.concurrency import (
     ConcurrencyComparison,
     sent_text,
 )
-from scenarios.base import DOCUMENTED, EQUAL, IDIOM_TITLES
+from scenarios.base import DOCUMENTED, EQUAL
 
 
 def build_cell(
@@ -207,6 +207,3 @@ def what_differs(a: ConcurrencyCell, b: ConcurrencyCell, traces: list[BackendTra
         )
     return "; ".join(parts)
 
-
-def idiom_title(cell: ConcurrencyCell) -> str:
-    return IDIOM_TITLES.get(cell.idiom, cell.idiom)
