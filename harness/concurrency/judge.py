@@ -206,4 +206,3 @@ def what_differs(a: ConcurrencyCell, b: ConcurrencyCell, traces: list[BackendTra
             f"each), {name_b}'s threads {cb.limit}"
         )
     return "; ".join(parts)
-
