@@ -8,10 +8,15 @@ once (harness.concurrency runs them; it is not a timed scenario of `ormbench run
   concurrent writers to a row queue instead of losing each other's increments), adds an
   increment to its quantity and saves that column only.
 
-Where the connection comes from is each backend's own way, which is what the command measures:
-SQLAlchemy's Session per operation on one Engine (and its default QueuePool) that every thread
-shares, Django's persistent connection per thread, and one DB-API connection per thread for the
-floor. A function's docstring is its label in the report.
+Two idioms per ORM, as in `ormbench run`. *As documented*: each ORM's own defaults, what a
+team gets: SQLAlchemy's Session per operation on one Engine with its default QueuePool that
+every thread shares (its read runs in a transaction that closing the Session rolls back),
+Django's persistent connection per thread in autocommit. *Equal work*: the same statements and
+transactions for every backend: a read is one SELECT that commits itself, a write one
+transaction (SELECT ... FOR UPDATE, UPDATE, COMMIT), and a connection for every thread (the
+harness sizes SQLAlchemy's pools to the threads). Django's documented code already does that
+work, so its equal-work idiom is its documented one. The floor: one DB-API connection per thread.
+A function's docstring is its label in the report.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backends.sqlalchemy_models import Item
+from scenarios.base import DOCUMENTED, EQUAL
 from scenarios.schema import ALL_COLUMNS, ITEM_TABLE
 
 Read = Callable[[Any, int], Any]  # (the thread's backend handle, id) -> the object or row read
@@ -35,24 +41,36 @@ class Workload:
     write: Write | None = None
 
 
-# backend name -> its read and write, filled by `reads()` and `writes()` below.
-WORKLOADS: dict[str, Workload] = {}
+# backend name -> idiom -> its read and write, filled by `reads()` and `writes()` below. A
+# backend without an equal-work entry does the equal work with its documented code.
+WORKLOADS: dict[str, dict[str, Workload]] = {}
 
 
-def reads(backend: str) -> Callable[[Read], Read]:
+def reads(backend: str, idiom: str = DOCUMENTED) -> Callable[[Read], Read]:
     def add(function: Read) -> Read:
-        WORKLOADS.setdefault(backend, Workload()).read = function
+        WORKLOADS.setdefault(backend, {}).setdefault(idiom, Workload()).read = function
         return function
 
     return add
 
 
-def writes(backend: str) -> Callable[[Write], Write]:
+def writes(backend: str, idiom: str = DOCUMENTED) -> Callable[[Write], Write]:
     def add(function: Write) -> Write:
-        WORKLOADS.setdefault(backend, Workload()).write = function
+        WORKLOADS.setdefault(backend, {}).setdefault(idiom, Workload()).write = function
         return function
 
     return add
+
+
+def workload(backend: str, idiom: str) -> Workload:
+    """The backend's read and write for an idiom: its own equal-work code where it has some,
+    else its documented code."""
+    idioms = WORKLOADS[backend]
+    return idioms.get(idiom) or idioms[DOCUMENTED]
+
+
+def has_own(backend: str, idiom: str) -> bool:
+    return idiom in WORKLOADS.get(backend, {})
 
 
 def label(function: Callable[..., Any] | None) -> str:
@@ -86,6 +104,22 @@ def sqlalchemy_write(orm: Any, pk: int, increment: int) -> None:
     with Session(orm.engine) as session, session.begin():
         item = session.get(Item, pk, with_for_update=True)
         item.quantity += increment
+
+
+@reads("sqlalchemy", EQUAL)
+def sqlalchemy_read_equal(orm: Any, pk: int) -> Any:
+    """`with Session(autocommit_engine) as session: session.get(Item, pk)` on an Engine with
+    `isolation_level="AUTOCOMMIT"`: one SELECT that commits itself, as Django's autocommit
+    sends it, no BEGIN or ROLLBACK."""
+    with Session(orm.autocommit_engine) as session:
+        return session.get(Item, pk)
+
+
+@writes("sqlalchemy", EQUAL)
+def sqlalchemy_write_equal(orm: Any, pk: int, increment: int) -> None:
+    """The documented write (one transaction: SELECT ... FOR UPDATE, UPDATE of quantity,
+    COMMIT) on the transactional Engine, whose pool holds a connection for every thread."""
+    sqlalchemy_write(orm, pk, increment)
 
 
 # --- Django: the thread's own persistent connection ---------------------------------------------

@@ -156,3 +156,35 @@ def test_the_pytest_benchmark_suite_passes_over_the_server(mssql_url: str, tmp_p
     benchmarks = json.loads((tmp_path / "out.json").read_text())["benchmarks"]
     assert benchmarks
     assert all(b["extra_info"]["verification"]["status"] == "passed" for b in benchmarks)
+
+
+def test_concurrency_equal_work_over_the_server(mssql_url: str) -> None:
+    """`ormbench concurrency`'s SQLAlchemy equal-work unit over the server, in process and
+    small: two threads verified on pools sized to them (no waits), and its read one SELECT
+    on the AUTOCOMMIT Engine (the whole command is run by hand, README)."""
+    import threading
+
+    from harness.concurrency import ConcurrencyPlan, Unit, measure
+    from harness.concurrency.trace import trace_unit
+    from harness.targets.database import HarnessDatabase
+    from harness.targets.urls import parse_target
+    from scenarios.data import make_rows
+    from scenarios.schema import item_table
+
+    target = parse_target(mssql_url)
+    db = HarnessDatabase(target, (item_table,))
+    db.create_tables()
+    unit = Unit("sqlalchemy", "equal")
+    try:
+        plan = ConcurrencyPlan(threads=(2,), duration_s=None, operations=5, rows=10, warmup=2)
+        measured = measure(target, unit, 2, plan, db, threading.Event(), observed=True)
+        assert measured.repetition.verification.status == "passed", measured.repetition
+        assert measured.connections.waits == 0 and measured.connections.limit == 4
+        db.reset()
+        (pk,) = db.load(make_rows(1, 42))
+        trace, _ = trace_unit(target, unit, pk)
+        assert trace.error is None and trace.read.sent == {"SELECT": 1}
+        assert trace.write.sent.get("UPDATE") == 1 and trace.write.sent.get("COMMIT") == 1
+    finally:
+        db.drop_tables()
+        db.close()
