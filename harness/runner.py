@@ -40,7 +40,7 @@ from harness.trace import SQL_SAMPLE_LIMIT, Tracer
 from harness.verdicts import DEFAULT_MARGIN
 from reports.model import Cell, SqlSample, TraceCounts, Verification
 from scenarios import REGISTRY, Capabilities, Outcome, Scenario, Work, load_user_scenario
-from scenarios.schema import digest
+from scenarios.base import Created
 
 FLOOR = "floor"  # the idiom of the raw DB-API floor's cells
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
@@ -338,26 +338,29 @@ def check_run(
     so objects that were not fully loaded fail here), and the table state."""
     table = scenario.checked_table
     write_transactions = db.write_transactions(counter_before, scenario.writes_every_row, table)
-    returned = None
+    returned, returned_ids = None, None
     if work.expected_result is not None or (work.returns_created and result is not None):
         if result is None:
             return RoundCheck(Outcome("failed", "the operation returned nothing"))
         try:
             with backend.statements_forbidden():
-                returned = scenario.returned(result)
+                if work.expected_result is not None:
+                    returned = scenario.returned(result)
+                else:  # what it created, held to the table's rows: their digests suffice
+                    returned_ids = scenario.returned_digest(result)
         except Exception as exc:  # DetachedInstanceError, StatementWhileVerifying, ...
             reason = (
                 "reading the returned objects needed the database: they were not fully "
                 f"loaded ({type(exc).__name__})"
             )
             return RoundCheck(Outcome("failed", reason), write_transactions)
-    if (work.returns_created and returned is not None) or work.kept_rows:
-        # One read of the table serves both checks: the rows with ids, and their digest.
-        created = db.table_rows_with_ids(table)
-        state = digest(row[1:] for row in created)
-    else:
-        created, state = None, db.table_digest(table)
-    return RoundCheck(scenario.verify(work, state, returned, created), write_transactions)
+    # One streamed read of the table serves every check: its digest, with the ids where the
+    # returned rows or the kept ones are held to them.
+    with_ids = returned_ids is not None or bool(work.kept_rows)
+    state = db.scan_table(table, with_ids=with_ids, kept=work.kept_rows)
+    created = Created(returned_ids, state.with_ids, state.missing) if with_ids else None
+    outcome = scenario.verify(work, state.digest, returned, created)
+    return RoundCheck(outcome, write_transactions)
 
 
 def trace_unit(
@@ -368,17 +371,21 @@ def trace_unit(
     db: HarnessDatabase,
     capabilities: Capabilities,
     others: tuple[Backend, ...] = (),
+    work: Work | None = None,
 ) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
     """Run the operation once more, untimed, on a traced connection; check the work, and for
     an equal-work cell or the floor, hold the trace to the scenario's work contract.
     `others`: the run's other open backends, whose sessions' pending statistics are flushed
-    before the server's counters are read (PostgreSQL)."""
+    before the server's counters are read (PostgreSQL). `work`: a read scenario's prepared
+    state, which every round has left as it found it (checked after each): used as it is
+    instead of loading the table again."""
     tracer = Tracer()
     relay = open_relay(target)
     try:
         # The harness's own steps fail here too when the server goes away: an error cell,
         # like the backend's, not a crash of the worker.
-        work = scenario.prepare(db)
+        if work is None or scenario.destructive:
+            work = scenario.prepare(db)
         traced_target = target.via_relay(relay.address) if relay is not None else target
         backend = backend_cls(traced_target, tracer)
     except Exception as exc:
@@ -576,6 +583,7 @@ def run_scenario(
                 if unit in broken:
                     continue
                 if scenario.destructive:
+                    work = None  # the last round's state goes before the next is made
                     work = scenario.prepare(db)
                 backend = backends[unit.backend]
                 file_counter = db.write_counter()
@@ -593,6 +601,7 @@ def run_scenario(
                     counter.settle()
                     continue
                 check = check_run(scenario, work, backend, result, db, file_counter)
+                del result  # what the round returned, before the next round makes its own
                 if moved is not None:
                     seen_statements[unit].append((index + 1, moved))
                 if check.outcome.status != "passed":
@@ -610,6 +619,9 @@ def run_scenario(
     except Exception as exc:
         error = _describe(exc, target)
     traced: dict[Unit, tuple[TraceCounts | None, Outcome]] = {}
+    # A read scenario's table as the rounds left it, checked after each: loaded once for all
+    # the passes, unless a run failed (it may have changed it), when each pass loads afresh.
+    loaded = work if error is None and not broken else None
     for unit in units:
         if error is not None:
             traced[unit] = (None, Outcome("error", error))
@@ -622,7 +634,10 @@ def run_scenario(
             db,
             capabilities,
             tuple(backends.values()),
+            loaded,
         )
+        if outcome.status != "passed":
+            loaded = None
         if unit in broken:
             outcome = broken[unit]
         elif outcome.status == "passed" and check is not None:
@@ -653,8 +668,8 @@ def run_scenario(
     peaks: dict[Unit, int | None] = dict.fromkeys(units)
     if measured:
         try:
-            # A read leaves the table as it found it (checked after each run): load it once.
-            shared = None if scenario.destructive else scenario.prepare(db)
+            # A read leaves the table as it found it (checked after each run): the rounds' own.
+            shared = None if scenario.destructive else loaded or scenario.prepare(db)
         except Exception:  # the database went away: the cells already say so, or will
             measured = []
         for unit in measured:

@@ -19,7 +19,7 @@ from scenarios.base import (
     table_of,
 )
 from scenarios.contract import WorkContract
-from scenarios.data import Row, make_rows
+from scenarios.data import iter_rows
 from scenarios.schema import ITEM_TABLE
 
 
@@ -32,15 +32,16 @@ class SetBased(Scenario):
     def operations(self) -> int:
         return 1
 
-    def fresh_rows(self, tables: Tables) -> list[Row]:
+    def fresh_rows(self, tables: Tables) -> None:
         tables.reset()
-        rows = make_rows(self.rows, self.seed)
-        tables.load(rows)
-        return rows
+        tables.load(iter_rows(self.rows, self.seed))
 
     def count(self, active: bool) -> int:
         """Rows of the generated data whose `active` is `active`."""
-        return sum(r["active"] is active for r in make_rows(self.rows, self.seed))
+        actives = self.expected_once(
+            "active", lambda: sum(r["active"] for r in iter_rows(self.rows, self.seed))
+        )
+        return actives if active else self.rows - actives
 
 
 @register
@@ -53,9 +54,12 @@ class BulkUpdate(SetBased):
     default = True  # in the default run (README, "Scenarios")
 
     def prepare(self, tables: Tables) -> Work:
-        rows = self.fresh_rows(tables)
-        changed = [{**r, "quantity": r["quantity"] + 1} if r["active"] else r for r in rows]
-        return Work(None, table_of(changed))
+        self.fresh_rows(tables)
+        changed = (
+            {**r, "quantity": r["quantity"] + 1} if r["active"] else r
+            for r in iter_rows(self.rows, self.seed)
+        )
+        return Work(None, self.expected_once("table", lambda: table_of(changed)))
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return WorkContract(
@@ -79,8 +83,9 @@ class BulkDelete(SetBased):
     default = False
 
     def prepare(self, tables: Tables) -> Work:
-        rows = self.fresh_rows(tables)
-        return Work(None, table_of([r for r in rows if r["active"]]))
+        self.fresh_rows(tables)
+        kept = (r for r in iter_rows(self.rows, self.seed) if r["active"])
+        return Work(None, self.expected_once("table", lambda: table_of(kept)))
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return WorkContract(
