@@ -674,6 +674,7 @@ def run_scenario(
             measured = []
         for unit in measured:
             peaks[unit] = measure_peak_memory(backends[unit.backend], unit, scenario, db, shared)
+    emit("traced", scenario.name)  # the trace and memory passes: a step of the progress too
     contract_text = scenario.contract(capabilities).describe() if error is None else ""
     cells = []
     for name, backend in backends.items():
@@ -818,8 +819,14 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
             inner = emit
 
             def emit(kind: str, payload: Any) -> None:
-                if kind in ("progress", "cell"):
-                    watchdog.saw_progress(payload[0] if kind == "progress" else payload.scenario)
+                if kind in ("progress", "traced", "cell"):
+                    watchdog.saw_progress(
+                        payload[0]
+                        if kind == "progress"
+                        else payload
+                        if kind == "traced"
+                        else payload.scenario
+                    )
                 inner(kind, payload)
 
         with open_backends(target, plan.backends) as backends:
@@ -896,6 +903,8 @@ def _sized(emit: Emit, plan: Plan, rows: int) -> Emit:
         if kind == "progress":
             name, done, total = payload
             payload = (f"{name} at {rows:,} rows", done, total)
+        elif kind == "traced":
+            payload = f"{payload} at {rows:,} rows"
         emit(kind, payload)
 
     return sized
