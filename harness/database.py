@@ -386,18 +386,17 @@ class HarnessDatabase:
         the table: no row is kept once it is counted."""
         columns = _columns(table, with_ids=True)
         normal = row_normaliser(columns, table)
-        state, ids = Digest(), Digest() if with_ids else None
+        state, ids = Digest(), Digest()
         missing = set(kept)
         with self._streamed(f"SELECT {', '.join(columns)} FROM {table.name}") as batches:
             for batch in batches:
-                for values in batch:
-                    row = normal(values)
-                    state.add(row[1:])
-                    if ids is not None:
-                        ids.add(row)
-                    if missing:
-                        missing.discard(row)
-        return TableState(state.value(), ids.value() if ids is not None else None, missing)
+                rows = [normal(values) for values in batch]
+                state.update(row[1:] for row in rows)
+                if with_ids:
+                    ids.update(rows)
+                if missing:
+                    missing.difference_update(rows)
+        return TableState(state.value(), ids.value() if with_ids else None, missing)
 
     @contextmanager
     def _streamed(self, sql: str) -> Iterator[Iterator[Sequence[Any]]]:

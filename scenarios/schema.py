@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache, partial
 from hashlib import sha256
+from operator import call
 from typing import Any
 
 from sqlalchemy import (
@@ -83,38 +84,50 @@ NormalRow = tuple[Any, ...]
 def normal_value(column: Column[Any], value: Any) -> Any:
     """One value as a plain, comparable one, by the column's type: decimals at the column's
     scale, booleans as bool, datetimes as ISO text to the second, integers as int, the rest as
-    text. Every driver and ORM that read the same stored value agree on the result."""
-    return None if value is None else _normaliser(column)(value)
+    text; NULL stays None. Every driver and ORM that read the same stored value agree on the
+    result."""
+    return _normaliser(column)(value)
 
 
 def _normaliser(column: Column[Any]) -> Callable[[Any], Any]:
-    """The function `normal_value` applies to a non-NULL value of `column`'s type (chosen once
-    per column: the digests call it for every value of every row)."""
+    """The function `normal_value` applies to a value of `column`'s type (chosen once per
+    column: the digests call it for every value of every row)."""
     kind = column.type
     if isinstance(kind, Boolean):
         return _normal_bool
     if isinstance(kind, Integer):
-        return int
+        return _normal_int
     if isinstance(kind, Numeric) and not isinstance(kind, Float):
-        return partial(
-            _normal_decimal, Decimal(1).scaleb(-(kind.scale if kind.scale is not None else 2))
-        )
+        scale = kind.scale if kind.scale is not None else 2
+        return partial(_normal_decimal, Decimal(1).scaleb(-scale))
     if isinstance(kind, DateTime):
         return _normal_datetime
-    return str
+    return _normal_text
 
 
-def _normal_bool(value: Any) -> bool:
-    return bool(int(value))
+def _normal_bool(value: Any) -> bool | None:
+    return None if value is None else bool(int(value))
 
 
-def _normal_decimal(unit: Decimal, value: Any) -> str:
+def _normal_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _normal_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _normal_decimal(unit: Decimal, value: Any) -> str | None:
+    if value is None:
+        return None
     # Decimal(str(d)) is d itself: only other types (SQLite's floats, text) go through text.
     exact = value if type(value) is Decimal else Decimal(str(value))
     return str(exact.quantize(unit))
 
 
-def _normal_datetime(value: Any) -> str:
+def _normal_datetime(value: Any) -> str | None:
+    if value is None:
+        return None
     if isinstance(value, str):  # SQLite keeps datetimes as text, each ORM its own way
         value = datetime.fromisoformat(value)
     if value.tzinfo is not None:
@@ -130,11 +143,15 @@ def _row_normalisers(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[
 def row_normaliser(
     columns: Sequence[str] = DATA_COLUMNS, table: Table = item_table
 ) -> Callable[[Sequence[Any]], NormalRow]:
-    """`normal_row` for many rows of the same columns: the per-column functions looked up once."""
+    """`normal_row` for many rows of the same columns: the per-column functions looked up once
+    and applied by `map` (the digests normalise every row of a table this way)."""
     steps = _row_normalisers(table, tuple(columns))
+    width = len(steps)
 
     def normal(values: Sequence[Any]) -> NormalRow:
-        return tuple(None if v is None else step(v) for step, v in zip(steps, values, strict=True))
+        if len(values) != width:
+            raise ValueError(f"a row of {len(values)} values for {width} columns")
+        return tuple(map(call, steps, values))
 
     return normal
 
@@ -170,15 +187,24 @@ class Digest:
 
     def add(self, row: NormalRow) -> None:
         self.count += 1
-        self.total += int.from_bytes(sha256(repr(row).encode()).digest(), "big")
+        self.total += row_hash(row)
 
     def update(self, rows: Iterable[NormalRow]) -> Digest:
+        count, total = 0, 0
         for row in rows:
-            self.add(row)
+            count += 1
+            total += int.from_bytes(sha256(repr(row).encode()).digest(), "big")
+        self.count += count
+        self.total += total
         return self
 
     def value(self) -> tuple[int, str]:
         return self.count, f"{self.total % _MODULUS:064x}"
+
+
+def row_hash(row: NormalRow) -> int:
+    """One row's term of a `Digest`."""
+    return int.from_bytes(sha256(repr(row).encode()).digest(), "big")
 
 
 def digest(rows: Iterable[NormalRow]) -> tuple[int, str]:
