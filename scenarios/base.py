@@ -13,14 +13,22 @@ from __future__ import annotations
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from scenarios.contract import WorkContract
-from scenarios.data import Row
+from scenarios.data import Row, make_rows
 from scenarios.idioms import DOCUMENTED, EQUAL, Idiom
-from scenarios.schema import ALL_COLUMNS, NormalRow, digest, item_table, normal_mapping, normal_row
+from scenarios.schema import (
+    ALL_COLUMNS,
+    Digest,
+    NormalRow,
+    digest,
+    item_table,
+    normal_mapping,
+    row_normaliser,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -33,7 +41,7 @@ class Tables(Protocol):
     item table by default), and load rows into one, getting their ids back in order."""
 
     def reset(self, *tables: Table) -> None: ...
-    def load(self, rows: list[Row], table: Table = ...) -> list[int]: ...
+    def load(self, rows: Iterable[Row], table: Table = ...) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,17 @@ class Work:
     # Rows (id first) that must be in the table afterwards under these very ids: rows the
     # operation updates in place, which a delete and re-insert would give new ids.
     kept_rows: list[NormalRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a run's rows with their ids came to, read untimed after it: the digest (id first)
+    of what the operation returned (None where it returned nothing to hold) and of the
+    table's rows, and which of the work's `kept_rows` the table does not hold."""
+
+    returned: tuple[int, str] | None
+    table: tuple[int, str] | None
+    missing: Collection[NormalRow] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +178,25 @@ class Scenario(ABC):
         """How many operations one run performs (statements are reported per operation)."""
         return self.rows
 
+    def generated(self) -> tuple[list[Row], tuple[int, str]]:
+        """The n rows from the seed and their table digest, made once per scenario and handed
+        to every round (untimed): each round gets them as they were made, since the expected
+        digest is of the rows as made, a round that changed them fails the next round's
+        check."""
+        made = getattr(self, "_generated", None)
+        if made is None:
+            rows = make_rows(self.rows, self.seed)
+            made = self._generated = (rows, table_of(rows))
+        return made
+
+    def expected_once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """`compute()`'s value, computed on the first call for `key` and kept: what a
+        destructive scenario expects of every round is the same in each."""
+        cache = self.__dict__.setdefault("_expected", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
     @abstractmethod
     def prepare(self, tables: Tables) -> Work: ...
 
@@ -178,22 +216,38 @@ class Scenario(ABC):
         """What a run returned as normalised rows of `checked_table`, every column in table
         order (untimed, read with statements forbidden): ORM objects by attribute, the floor's
         rows as they are. A scenario that returns something else overrides this."""
+        return list(self._normalised(result))
+
+    def returned_digest(self, result: Any) -> tuple[int, str]:
+        """The digest of what a run returned (`returned`'s rows, id first), computed one row
+        at a time where `returned` is this class's own: no list of every row."""
+        if type(self).returned is Scenario.returned:
+            return Digest().update(self._normalised(result)).value()
+        return digest(self.returned(result))
+
+    def _normalised(self, result: Any) -> Iterator[NormalRow]:
         table = self.checked_table
         columns = ALL_COLUMNS if table is item_table else tuple(c.name for c in table.columns)
-        return [normal_row(_values(item, columns), columns, table) for item in result]
+        normal = row_normaliser(columns, table)
+        return (normal(_values(item, columns)) for item in result)
 
     def verify(
         self,
         work: Work,
         table: tuple[int, str],
         result: list[NormalRow] | None,
-        created: list[NormalRow] | None = None,
+        created: Created | None = None,
     ) -> Outcome:
         """Did the backend do exactly the work? Compare the table digest and any returned rows
-        (`created`: the table's rows with their ids, for an operation that returns what it
-        created or must keep rows under their ids)."""
-        returned_created = work.returns_created and result is not None and created is not None
-        if returned_created and sorted(result) != sorted(created):
+        (`created`: for an operation that returns what it created, the digests of what it
+        returned and of the table's rows, id first; for one that must keep rows under their
+        ids, which of them the table no longer holds)."""
+        if (
+            work.returns_created
+            and created is not None
+            and created.returned is not None
+            and created.returned != created.table
+        ):
             return Outcome("failed", "the objects it returned differ from the rows it created")
         if table != work.expected_table:
             count, _ = table
@@ -204,8 +258,7 @@ class Scenario(ABC):
                 why = f"table holds {count} rows as expected but their values differ"
             return Outcome("failed", why)
         if work.kept_rows and created is not None:
-            present = set(created)
-            lost = [row for row in work.kept_rows if row not in present]
+            lost = [row for row in work.kept_rows if row in created.missing]
             if lost:
                 return Outcome(
                     "failed",
@@ -239,7 +292,7 @@ def register(cls: type[Scenario]) -> type[Scenario]:
     return cls
 
 
-def table_of(rows: list[Row]) -> tuple[int, str]:
+def table_of(rows: Iterable[Row]) -> tuple[int, str]:
     return digest(normal_mapping(r) for r in rows)
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import insert
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Scenario, Tables, Work, register
 from scenarios.contract import WorkContract
-from scenarios.data import Row, make_rows
+from scenarios.data import Row
 from scenarios.idioms import EQUAL
 from scenarios.schema import DATA_COLUMNS
 
@@ -31,8 +31,8 @@ class BulkCreate(Scenario):
 
     def prepare(self, tables: Tables) -> Work:
         tables.reset()
-        rows = make_rows(self.rows, self.seed)
-        return Work(rows, table_of(rows), returns_created=True)
+        rows, table = self.generated()
+        return Work(rows, table, returns_created=True)
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         n = self.rows

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Scenario, Tables, Work, register
 from scenarios.contract import WorkContract
-from scenarios.data import Row, make_rows
+from scenarios.data import Row
 from scenarios.idioms import EQUAL
 
 
@@ -24,8 +24,8 @@ class Create(Scenario):
 
     def prepare(self, tables: Tables) -> Work:
         tables.reset()
-        rows = make_rows(self.rows, self.seed)
-        return Work(rows, table_of(rows))
+        rows, table = self.generated()
+        return Work(rows, table)
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         n = self.rows

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 from backends.sqlalchemy_models import Item
 from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
 from scenarios.contract import WorkContract, load_then_write
-from scenarios.data import make_rows
+from scenarios.data import Row, iter_rows
 from scenarios.schema import ITEM_TABLE
 
 
@@ -22,9 +23,12 @@ class Delete(Scenario):
 
     def prepare(self, tables: Tables) -> Work:
         tables.reset()
-        rows = make_rows(2 * self.rows, self.seed)
-        ids = tables.load(rows)
-        return Work(ids[0::2], table_of(rows[1::2]))
+        ids = tables.load(iter_rows(2 * self.rows, self.seed))
+        kept = self.expected_once("kept", lambda: table_of(islice(self.all_rows(), 1, None, 2)))
+        return Work(ids[0::2], kept)
+
+    def all_rows(self) -> Iterator[Row]:
+        return iter_rows(2 * self.rows, self.seed)
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return load_then_write(self.rows, "DELETE")

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Tables, Work, register, table_of, with_id
+from scenarios.base import Capabilities, Tables, Work, register, with_id
 from scenarios.contract import WorkContract
 from scenarios.data import FILTER_PREFIX
 from scenarios.idioms import EQUAL
@@ -27,12 +27,10 @@ class Filter(ReadScenario):
         return 1
 
     def prepare(self, tables: Tables) -> Work:
-        rows, ids = self.load(tables)
-        matching = sorted(
-            (pk, r) for pk, r in zip(ids, rows, strict=True) if r["name"].startswith(FILTER_PREFIX)
-        )
+        loaded = self.load(tables, lambda _, row: row["name"].startswith(FILTER_PREFIX))
+        matching = sorted(loaded.kept, key=lambda pair: pair[0])
         self.matching = len(matching)
-        return Work(FILTER_PREFIX, table_of(rows), [with_id(pk, r) for pk, r in matching])
+        return Work(FILTER_PREFIX, loaded.table, [with_id(pk, r) for pk, r in matching])
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return WorkContract(

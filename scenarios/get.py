@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Tables, Work, register, table_of, with_id
+from scenarios.base import Capabilities, Tables, Work, register, with_id
 from scenarios.contract import WorkContract
 from scenarios.idioms import EQUAL
 from scenarios.reads import ReadScenario
@@ -22,11 +22,11 @@ class Get(ReadScenario):
     name = "get"
 
     def prepare(self, tables: Tables) -> Work:
-        rows, ids = self.load(tables)
-        by_id = dict(zip(ids, rows, strict=True))
-        order = list(ids)
+        loaded = self.load(tables, lambda _, row: True)  # every row is looked up
+        by_id = dict(loaded.kept)
+        order = list(loaded.ids)
         random.Random(self.seed).shuffle(order)
-        return Work(order, table_of(rows), [with_id(pk, by_id[pk]) for pk in order])
+        return Work(order, loaded.table, [with_id(pk, by_id.pop(pk)) for pk in order])
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         n = self.rows

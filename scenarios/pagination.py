@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Tables, Work, register, table_of, with_id
+from scenarios.base import Capabilities, Tables, Work, register, with_id
 from scenarios.contract import WorkContract
 from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.reads import ReadScenario
@@ -53,19 +53,21 @@ class DeepPages(ReadScenario):
         return self.page_walk().pages
 
     def prepare(self, tables: Tables) -> Work:
-        rows, ids = self.load(tables)
         walk = self.page_walk()
+        offsets = list(walk.offsets())
+        pages = {offset + k: page for page, offset in enumerate(offsets) for k in range(walk.size)}
+        loaded = self.load(tables, lambda index, _: index in pages)
+        ids = loaded.ids
         start = walk.first * walk.size
         # Ids are positive: 0 is before every row when the first page is the table's first.
         walk = PageWalk(walk.size, walk.first, walk.pages, ids[start - 1] if start else 0)
+        kept = dict(loaded.kept)
         expected = [
-            (page, *with_id(pk, row))
-            for page, offset in enumerate(walk.offsets())
-            for pk, row in zip(
-                ids[offset : offset + walk.size], rows[offset : offset + walk.size], strict=True
-            )
+            (page, *with_id(pk, kept[pk]))
+            for page, offset in enumerate(offsets)
+            for pk in ids[offset : offset + walk.size]
         ]
-        return Work(walk, table_of(rows), expected)
+        return Work(walk, loaded.table, expected)
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         walk = self.page_walk()

@@ -6,10 +6,12 @@ each backend maps it in its own idiom. `normal_row` is how rows are compared and
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache, partial
+from hashlib import sha256
+from operator import call
 from typing import Any
 
 from sqlalchemy import (
@@ -82,40 +84,129 @@ NormalRow = tuple[Any, ...]
 def normal_value(column: Column[Any], value: Any) -> Any:
     """One value as a plain, comparable one, by the column's type: decimals at the column's
     scale, booleans as bool, datetimes as ISO text to the second, integers as int, the rest as
-    text. Every driver and ORM that read the same stored value agree on the result."""
+    text; NULL stays None. Every driver and ORM that read the same stored value agree on the
+    result."""
+    return _normaliser(column)(value)
+
+
+def _normaliser(column: Column[Any]) -> Callable[[Any], Any]:
+    """The function `normal_value` applies to a value of `column`'s type (chosen once per
+    column: the digests call it for every value of every row)."""
     kind = column.type
-    if value is None:
-        return None
     if isinstance(kind, Boolean):
-        return bool(int(value))
+        return _normal_bool
     if isinstance(kind, Integer):
-        return int(value)
+        return _normal_int
     if isinstance(kind, Numeric) and not isinstance(kind, Float):
         scale = kind.scale if kind.scale is not None else 2
-        return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-scale)))
+        return partial(_normal_decimal, Decimal(1).scaleb(-scale))
     if isinstance(kind, DateTime):
-        if isinstance(value, str):  # SQLite keeps datetimes as text, each ORM its own way
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    return str(value)
+        return _normal_datetime
+    return _normal_text
+
+
+def _normal_bool(value: Any) -> bool | None:
+    return None if value is None else bool(int(value))
+
+
+def _normal_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _normal_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _normal_decimal(unit: Decimal, value: Any) -> str | None:
+    if value is None:
+        return None
+    # Decimal(str(d)) is d itself: only other types (SQLite's floats, text) go through text.
+    exact = value if type(value) is Decimal else Decimal(str(value))
+    return str(exact.quantize(unit))
+
+
+def _normal_datetime(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite keeps datetimes as text, each ORM its own way
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    return value.isoformat(sep=" ", timespec="seconds")
+
+
+@cache
+def _row_normalisers(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], Any], ...]:
+    return tuple(_normaliser(table.c[c]) for c in columns)
+
+
+def row_normaliser(
+    columns: Sequence[str] = DATA_COLUMNS, table: Table = item_table
+) -> Callable[[Sequence[Any]], NormalRow]:
+    """`normal_row` for many rows of the same columns: the per-column functions looked up once
+    and applied by `map` (the digests normalise every row of a table this way)."""
+    steps = _row_normalisers(table, tuple(columns))
+    width = len(steps)
+
+    def normal(values: Sequence[Any]) -> NormalRow:
+        if len(values) != width:
+            raise ValueError(f"a row of {len(values)} values for {width} columns")
+        return tuple(map(call, steps, values))
+
+    return normal
 
 
 def normal_row(
     values: Sequence[Any], columns: Sequence[str] = DATA_COLUMNS, table: Table = item_table
 ) -> NormalRow:
     """One row of `table` as plain, comparable values, whatever driver or ORM produced it."""
-    return tuple(normal_value(table.c[c], v) for c, v in zip(columns, values, strict=True))
+    return row_normaliser(columns, table)(values)
 
 
 def normal_mapping(row: Mapping[str, Any], columns: Sequence[str] = DATA_COLUMNS) -> NormalRow:
     return normal_row([row[c] for c in columns], columns)
 
 
+# The digest's sum is kept modulo 2^256: a multiset hash (equal multisets of rows, equal sums;
+# unlike XOR, a row twice does not cancel out), computed in one pass in any order, in memory
+# that does not grow with the rows.
+_MODULUS = 1 << 256
+
+
+class Digest:
+    """The order-independent digest of a multiset of normalised rows, built one row at a
+    time: the row count and the sum of the rows' SHA-256 (of their repr) modulo 2^256. Equal
+    multisets give equal digests whatever the order they are added in; a changed, added or
+    missing row changes it (up to a SHA-256 collision)."""
+
+    __slots__ = ("count", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+
+    def add(self, row: NormalRow) -> None:
+        self.count += 1
+        self.total += row_hash(row)
+
+    def update(self, rows: Iterable[NormalRow]) -> Digest:
+        count, total = 0, 0
+        for row in rows:
+            count += 1
+            total += int.from_bytes(sha256(repr(row).encode()).digest(), "big")
+        self.count += count
+        self.total += total
+        return self
+
+    def value(self) -> tuple[int, str]:
+        return self.count, f"{self.total % _MODULUS:064x}"
+
+
+def row_hash(row: NormalRow) -> int:
+    """One row's term of a `Digest`."""
+    return int.from_bytes(sha256(repr(row).encode()).digest(), "big")
+
+
 def digest(rows: Iterable[NormalRow]) -> tuple[int, str]:
-    """Row count and an order-independent SHA-256 of normalised rows."""
-    lines = sorted(repr(r) for r in rows)
-    h = hashlib.sha256()
-    for line in lines:
-        h.update(line.encode())
-        h.update(b"\n")
-    return len(lines), h.hexdigest()
+    """Row count and an order-independent SHA-256-based hash of normalised rows (`Digest`)."""
+    return Digest().update(rows).value()

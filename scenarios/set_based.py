@@ -10,7 +10,7 @@ from sqlalchemy import delete, update
 from backends.sqlalchemy_models import Item
 from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
 from scenarios.contract import WorkContract
-from scenarios.data import Row, make_rows
+from scenarios.data import iter_rows
 from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.schema import ITEM_TABLE
 
@@ -24,15 +24,16 @@ class SetBased(Scenario):
     def operations(self) -> int:
         return 1
 
-    def fresh_rows(self, tables: Tables) -> list[Row]:
+    def fresh_rows(self, tables: Tables) -> None:
         tables.reset()
-        rows = make_rows(self.rows, self.seed)
-        tables.load(rows)
-        return rows
+        tables.load(iter_rows(self.rows, self.seed))
 
     def count(self, active: bool) -> int:
         """Rows of the generated data whose `active` is `active`."""
-        return sum(r["active"] is active for r in make_rows(self.rows, self.seed))
+        actives = self.expected_once(
+            "active", lambda: sum(r["active"] for r in iter_rows(self.rows, self.seed))
+        )
+        return actives if active else self.rows - actives
 
 
 @register
@@ -45,9 +46,12 @@ class BulkUpdate(SetBased):
     default = True  # in the default run (README, "Scenarios")
 
     def prepare(self, tables: Tables) -> Work:
-        rows = self.fresh_rows(tables)
-        changed = [{**r, "quantity": r["quantity"] + 1} if r["active"] else r for r in rows]
-        return Work(None, table_of(changed))
+        self.fresh_rows(tables)
+        changed = (
+            {**r, "quantity": r["quantity"] + 1} if r["active"] else r
+            for r in iter_rows(self.rows, self.seed)
+        )
+        return Work(None, self.expected_once("table", lambda: table_of(changed)))
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return WorkContract(
@@ -71,8 +75,9 @@ class BulkDelete(SetBased):
     default = False
 
     def prepare(self, tables: Tables) -> Work:
-        rows = self.fresh_rows(tables)
-        return Work(None, table_of([r for r in rows if r["active"]]))
+        self.fresh_rows(tables)
+        kept = (r for r in iter_rows(self.rows, self.seed) if r["active"])
+        return Work(None, self.expected_once("table", lambda: table_of(kept)))
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return WorkContract(

@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Tables, Work, register
 from scenarios.contract import WorkContract
+from scenarios.data import Row
 from scenarios.idioms import DOCUMENTED, EQUAL
 from scenarios.reads import ReadScenario
 from scenarios.schema import NormalRow
@@ -62,16 +63,18 @@ class Streaming(ReadScenario):
         return 1
 
     def prepare(self, tables: Tables) -> Work:
-        rows, ids = self.load(tables)
-        ordered = sorted(zip(ids, rows, strict=True), key=lambda pair: pair[0])
+        quantity = [0]  # summed as the rows stream past; none is kept
+
+        def add_quantity(_: int, row: Row) -> bool:
+            quantity[0] += row["quantity"]
+            return False
+
+        loaded = self.load(tables, add_quantity)
+        ids = loaded.ids
         expected = Summary(
-            len(rows),
-            sum(r["quantity"] for r in rows),
-            ordered[0][0] if ordered else None,
-            ordered[-1][0] if ordered else None,
-            True,
+            len(ids), quantity[0], min(ids, default=None), max(ids, default=None), True
         )
-        return Work(CHUNK_ROWS, table_of(rows), [tuple(expected)])
+        return Work(CHUNK_ROWS, loaded.table, [tuple(expected)])
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return WorkContract(

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.sqlalchemy_models import Item
-from scenarios.base import Capabilities, Scenario, Tables, Work, register, table_of
+from scenarios.base import Capabilities, Scenario, Tables, Work, register
 from scenarios.contract import WorkContract, load_then_write
-from scenarios.data import make_rows
+from scenarios.data import iter_rows
 from scenarios.idioms import EQUAL
-from scenarios.schema import ITEM_TABLE
+from scenarios.schema import ITEM_TABLE, Digest, normal_mapping
 
 Changes = Sequence[tuple[int, int]]  # (id, new quantity)
 
@@ -27,12 +27,18 @@ class Update(Scenario):
 
     def prepare(self, tables: Tables) -> Work:
         tables.reset()
-        rows = make_rows(self.rows, self.seed)
-        ids = tables.load(rows)
-        changed = [{**r, "quantity": r["quantity"] + 1} for r in rows]
-        return Work(
-            [(pk, r["quantity"]) for pk, r in zip(ids, changed, strict=True)], table_of(changed)
-        )
+        ids = tables.load(iter_rows(self.rows, self.seed))
+        quantities, table = self.expected_once("changed", self.changed)
+        return Work(list(zip(ids, quantities, strict=True)), table)
+
+    def changed(self) -> tuple[list[int], tuple[int, str]]:
+        """Every row's new quantity, in load order, and the table's digest after the run."""
+        quantities: list[int] = []
+        table = Digest()
+        for row in iter_rows(self.rows, self.seed):
+            quantities.append(row["quantity"] + 1)
+            table.add(normal_mapping({**row, "quantity": quantities[-1]}))
+        return quantities, table.value()
 
     def contract(self, capabilities: Capabilities) -> WorkContract:
         return load_then_write(self.rows, "UPDATE", update_columns=1)

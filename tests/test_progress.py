@@ -33,9 +33,10 @@ def test_live_progress_on_a_terminal(cli, sqlite_url) -> None:
     run = cli("run", "--db", sqlite_url, *TINY, env=TERMINAL)
     assert run.code == 0, run.stderr
     assert "\x1b[?25l" in run.stderr  # the cursor hidden while the display is live
-    # The last frame: the database and scenario, the scenario's round, the run's rounds.
-    assert "create" in run.stderr and "round 2 of 2" in run.stderr
-    assert "4/4 rounds" in run.stderr
+    # The last frame: the database and scenario, its last step (the trace-and-verify pass
+    # after its rounds, which the time left counts too), the run's steps.
+    assert "create" in run.stderr and "trace and checks" in run.stderr
+    assert "6/6 steps" in run.stderr
     assert "\x1b[?25h" in run.stderr  # and shown again when the display ends
     # The lines a log would get still print, above the bar.
     assert "get done (2 rounds)" in run.stderr
@@ -66,6 +67,6 @@ def test_the_live_display_fits_80_columns_without_cutting_a_word() -> None:
         text = frame.file.getvalue()
         assert "…" not in text, text
         assert "relationships_prefetch" in text and "round 11 of 11" in text
-        assert "11/1100 rounds" in text
+        assert "11/1100 steps" in text
         assert ("sqlite ormbench.sqlite3" in text) == with_database, text
         assert max(map(len, text.splitlines())) <= width

@@ -181,6 +181,7 @@ def run(
     _note_rtt_on_sqlite(rtt, targets, quiet)
     idioms = IDIOMS if idiom == "both" else (idiom,)
     rounds = _rounds(rounds, chosen, backends, idioms, len(sizes), quiet)
+    _note_long_scenarios(chosen, max(sizes), seed, backends, idioms, warmup + rounds, quiet)
     plan = Plan(
         scenarios=tuple(scenarios),
         backends=tuple(backends),
@@ -202,6 +203,55 @@ def run(
         return exit_code(result)  # nothing ran (e.g. no database reachable): the error says it
     write_report(result, output, summary, err, f"{result.wall_s:.1f} s")
     return exit_code(result)
+
+
+# About the least time one cell takes per operation of a per-row scenario (a primary-key get,
+# an INSERT, an UPDATE) through an ORM on the 2-core development machine with SQLite; a server
+# over a network takes longer. It makes the up-front estimate a lower bound.
+SECONDS_PER_OPERATION = 40e-6
+LONG_SCENARIO_S = 600.0  # say so up front when one scenario alone will take longer than this
+
+
+def _note_long_scenarios(
+    chosen: list[Any],
+    rows: int,
+    seed: int,
+    backends: list[str],
+    idioms: tuple[str, ...],
+    runs: int,
+    quiet: bool,
+) -> None:
+    """A scenario that does one operation per row (get's lookups, create's INSERTs) takes long
+    at a large size by nature: say so before the run, with a lower-bound estimate, rather
+    than let the user find out an hour in."""
+    if quiet:
+        return
+    orms = sum(1 for b in backends if b != "dbapi")
+    cells = orms * len(idioms) + (1 if "dbapi" in backends else 0)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for cls in chosen:
+        try:
+            operations = cls(rows, seed).operations()
+        except Exception:  # a user's scenario may know its operations only once prepared
+            continue
+        # The timed rounds, the warm-up and the trace pass each run every cell once.
+        estimate = operations * cells * (runs + 1) * SECONDS_PER_OPERATION
+        if estimate < LONG_SCENARIO_S:
+            continue
+        err.print(
+            f"note: {cls.name} at {rows:,} rows does {operations:,} operations per run, "
+            f"{runs + 1} runs of {cells} cells: at least about {_duration(estimate)} "
+            f"(at {SECONDS_PER_OPERATION * 1e6:.0f} µs per operation, about the fastest an ORM "
+            "does one here; a server over a network takes longer); fewer --rows or --rounds, "
+            "or leaving it out of --scenarios, shortens it",
+            markup=False,
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _note_rtt_on_sqlite(rtt: tuple[float, ...], targets: list[Target], quiet: bool) -> None:

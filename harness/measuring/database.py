@@ -76,8 +76,8 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
             inner = emit
 
             def emit(kind: str, payload: Any) -> None:
-                if kind in ("progress", "cell"):
-                    watchdog.saw_progress(payload[0] if kind == "progress" else payload.scenario)
+                if kind in ("progress", "traced", "cell"):
+                    watchdog.saw_progress(_scenario_of(kind, payload))
                 inner(kind, payload)
 
         with open_backends(target, plan.backends) as backends:
@@ -145,6 +145,13 @@ def local_round_trip(target: Target) -> float | None:
             connection.close()
 
 
+def _scenario_of(kind: str, payload: Any) -> str:
+    """The scenario a progress, traced or cell event is about."""
+    if kind == "progress":
+        return payload[0]
+    return payload if kind == "traced" else payload.scenario
+
+
 def _sized(emit: Emit, plan: Plan, rows: int) -> Emit:
     """In a size sweep, progress names the size too ("get at 10,000 rows"); else `emit`."""
     if not plan.sizes:
@@ -154,6 +161,8 @@ def _sized(emit: Emit, plan: Plan, rows: int) -> Emit:
         if kind == "progress":
             name, done, total = payload
             payload = (f"{name} at {rows:,} rows", done, total)
+        elif kind == "traced":
+            payload = f"{payload} at {rows:,} rows"
         emit(kind, payload)
 
     return sized

@@ -1,8 +1,9 @@
 """How a run reports its progress on stderr: rich's live display on a terminal (database,
 scenario, round k of n, and the run's ETA), plain lines where the output is kept (a CI log, a
 file, a pipe), nothing with --quiet. The rounds are counted in the worker process and reach
-the parent as "progress" events (harness.measuring.scenario), which the run's collector passes
-on here."""
+the parent as "progress" events (harness.measuring.scenario), and each scenario's untimed
+trace-and-verify pass after them as a "traced" event, a step of the display too, so that the
+time left counts it; the run's collector passes them on here."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class ProgressSink(Protocol):
 
     def round(self, label: str, scenario: str, done: int, total: int) -> None: ...
 
+    def traced(self, label: str, scenario: str) -> None: ...
+
 
 class Lines:
     """Plain lines, one per event worth keeping in a log: a scenario's rounds are one line
@@ -41,6 +44,9 @@ class Lines:
 
     def planned(self, rounds: int) -> None:
         """Plain lines carry no ETA."""
+
+    def traced(self, label: str, scenario: str) -> None:
+        """A scenario's trace-and-verify pass ended: its line came with its last round."""
 
     def round(self, label: str, scenario: str, done: int, total: int) -> None:
         if done == total:
@@ -72,7 +78,7 @@ class Live(Lines):
             TextColumn("{task.description}", table_column=Column(no_wrap=True)),
             TextColumn("{task.fields[round]}", table_column=Column(no_wrap=True)),
             BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=MIN_BAR)),
-            TextColumn("{task.completed}/{task.total} rounds"),
+            TextColumn("{task.completed}/{task.total} steps"),
             TimeRemainingColumn(),
             console=console,
             transient=True,
@@ -84,26 +90,33 @@ class Live(Lines):
         self.progress.console.print(line, markup=False, highlight=False)
 
     def planned(self, rounds: int) -> None:
-        """The display starts once the run's size is known, so its count never reads
-        "0/None"."""
+        """The display starts once the run's size is known (its steps: every scenario's
+        rounds and its trace-and-verify pass), so its count never reads "0/None"."""
         self.progress.update(self.task, total=rounds)
         self.progress.start()
 
+    def traced(self, label: str, scenario: str) -> None:
+        """The untimed trace and memory passes after a scenario's rounds: one step, so that
+        the time left counts them as it counts the rounds' own checks."""
+        self._show(label, scenario, "trace and checks")
+
     def round(self, label: str, scenario: str, done: int, total: int) -> None:
+        self._show(label, scenario, f"round {done} of {total}")
+        super().round(label, scenario, done, total)
+
+    def _show(self, label: str, scenario: str, counted: str) -> None:
         described = f"{short_label(label)} · {scenario}"
-        counted = f"round {done} of {total}"
         if len(described) + len(counted) + self._fixed_width() > self.progress.console.width:
             # Too narrow for both: the scenario alone (its database's "starting" line is
             # printed above the bar).
             described = scenario
         self.progress.update(self.task, advance=1, description=described, round=counted)
-        super().round(label, scenario, done, total)
 
     def _fixed_width(self) -> int:
         """What the rest of the line takes: the bar at its least, "k/n rounds", the time left
         and the gaps between the columns."""
         total = self.progress.tasks[0].total or 0
-        return MIN_BAR + len(f"{total}/{total} rounds") + len("-:--:--") + 4
+        return MIN_BAR + len(f"{total}/{total} steps") + len("-:--:--") + 4
 
     def __enter__(self) -> Live:
         return self

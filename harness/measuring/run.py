@@ -74,6 +74,8 @@ class _Collector:
         elif kind == "progress" and self.progress is not None:
             scenario, done, total = payload
             self.progress.round(self.label, scenario, done, total)
+        elif kind == "traced" and self.progress is not None:
+            self.progress.traced(self.label, payload)
 
 
 def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = None) -> RunResult:
@@ -86,7 +88,9 @@ def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = N
     sliced = shard_scenarios(plan, targets)
     if progress:
         runs = sum(map(len, sliced)) * len(plan.row_sizes())  # every size of every scenario
-        progress.planned(runs * (plan.warmup + plan.rounds))
+        # Each scenario's rounds, and its trace-and-verify pass after them (with the memory
+        # pass): untimed work the time left must count too, a round's worth or more.
+        progress.planned(runs * (plan.warmup + plan.rounds + 1))
     for target, scenarios in zip(targets, sliced, strict=True):
         if not scenarios:
             continue  # another shard runs this database

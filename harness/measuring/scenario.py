@@ -48,6 +48,9 @@ class RoundsSeen:
     statements: dict[Unit, list[tuple[int, dict[str, int]]]] = field(default_factory=dict)
     checked: dict[Unit, int] = field(default_factory=dict)  # rounds that passed the checks
     error: str | None = None  # the scenario itself failed (not one backend)
+    # A read scenario's table as the rounds left it, checked after each: loaded once for all
+    # the passes, unless a run failed (it may have changed it), when each pass loads afresh.
+    loaded: Work | None = None
 
     def __post_init__(self) -> None:
         for unit in self.units:
@@ -76,6 +79,7 @@ def run_scenario(
     # After every timed round and trace pass: the memory figures never share a round with a
     # clock read, and tracemalloc's own cost never reaches a timing.
     peaks = peak_memory(plan, scenario, db, backends, seen, traced)
+    emit("traced", scenario.name)  # the trace and memory passes: a step of the progress too
     cells = []
     for name, backend in backends.items():
         cells += _cells_of(target, plan, scenario, capabilities, name, backend, seen, traced, peaks)
@@ -106,12 +110,15 @@ def time_rounds(
                 if unit in seen.broken:
                     continue
                 if scenario.destructive:
+                    work = None  # the last round's state goes before the next is made
                     work = scenario.prepare(db)
                 backend, counter = backends[unit.backend], counters[unit.backend]
                 _one_round(target, scenario, db, backend, counter, unit, work, index, plan, seen)
             emit("progress", (scenario.name, index + 1, total))
     except Exception as exc:
         seen.error = describe_error(exc, target)
+    if seen.error is None and not seen.broken:
+        seen.loaded = work
     return seen
 
 
@@ -140,6 +147,7 @@ def _one_round(
         counter.settle()
         return
     check = check_run(scenario, work, backend, result, db, file_counter)
+    del result  # what the round returned, before the next round makes its own
     if moved is not None:
         seen.statements[unit].append((index + 1, moved))
     if check.outcome.status != "passed":
@@ -178,7 +186,10 @@ def trace_units(
             db,
             capabilities,
             tuple(backends.values()),
+            seen.loaded,
         )
+        if outcome.status != "passed":
+            seen.loaded = None
         if unit in seen.broken:
             outcome = seen.broken[unit]
         elif outcome.status == "passed" and check is not None:
@@ -205,8 +216,8 @@ def peak_memory(
     peaks: dict[Unit, int | None] = dict.fromkeys(seen.units)
     if measured:
         try:
-            # A read leaves the table as it found it (checked after each run): load it once.
-            shared = None if scenario.destructive else scenario.prepare(db)
+            # A read leaves the table as it found it (checked after each run): the rounds' own.
+            shared = None if scenario.destructive else seen.loaded or scenario.prepare(db)
         except Exception:  # the database went away: the cells already say so, or will
             measured = []
         for unit in measured:

@@ -98,17 +98,21 @@ def trace_unit(
     db: HarnessDatabase,
     capabilities: Capabilities,
     others: tuple[Backend, ...] = (),
+    work: Work | None = None,
 ) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
     """Run the operation once more, untimed, on a traced connection; check the work, and for
     an equal-work cell or the floor, hold the trace to the scenario's work contract.
     `others`: the run's other open backends, whose sessions' pending statistics are flushed
-    before the server's counters are read (PostgreSQL)."""
+    before the server's counters are read (PostgreSQL). `work`: a read scenario's prepared
+    state, which every round has left as it found it (checked after each): used as it is
+    instead of loading the table again."""
     tracer = Tracer()
     relay = open_relay(target)
     try:
         # The harness's own steps fail here too when the server goes away: an error cell,
         # like the backend's, not a crash of the worker.
-        work = scenario.prepare(db)
+        if work is None or scenario.destructive:
+            work = scenario.prepare(db)
         traced_target = target.via_relay(relay.address) if relay is not None else target
         backend = backend_cls(traced_target, tracer)
     except Exception as exc:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import platform
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy import (
@@ -48,11 +50,16 @@ from scenarios.schema import (
     DATA_COLUMNS,
     OWNER_TABLE,
     TABLE_PREFIX,
+    Digest,
     NormalRow,
-    digest,
     item_table,
-    normal_row,
+    row_normaliser,
 )
+
+# Rows per batch in which the harness generates and loads data (`load`) and reads a table back
+# (`scan_table`): the memory these steps hold is bounded by a batch, not by the table.
+LOAD_BATCH_ROWS = 10_000
+SCAN_BATCH_ROWS = 10_000
 
 _owner_metadata = MetaData()
 owner_table = Table(
@@ -297,70 +304,122 @@ class HarnessDatabase:
                 else:
                     conn.execute(text(f"TRUNCATE TABLE {table.name}"))
 
-    def load(self, rows: Sequence[Row], table: Table = item_table) -> list[int]:
-        """Insert rows through SQLAlchemy Core (not any timed code path); return their ids in
-        the order of `rows`."""
-        if not rows:  # an empty executemany would insert one row of defaults
-            return []
-        (key,) = table.primary_key.columns
-        with self.engine.begin() as conn:
-            if self.target.family == "mssql":
-                return self._load_numbered(conn, rows, table)
-            if self.engine.dialect.insert_executemany_returning_sort_by_parameter_order:
-                result = conn.execute(
-                    table.insert().returning(key, sort_by_parameter_order=True), list(rows)
-                )
-                return list(result.scalars().all())
-            # No RETURNING (MySQL): one multi-row INSERT numbers its rows in order.
-            before = conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
-            conn.execute(table.insert(), list(rows))
-            ids = conn.execute(select(key).where(key > before).order_by(key)).scalars().all()
-        return list(ids)
+    def load(self, rows: Iterable[Row], table: Table = item_table) -> list[int]:
+        """Insert `rows` through SQLAlchemy Core (not any timed code path), in one
+        transaction; return their ids in the order of `rows`.
 
-    def _load_numbered(self, conn: Any, rows: Sequence[Row], table: Table) -> list[int]:
-        """SQL Server: the rows under ids the harness numbers itself (SET IDENTITY_INSERT),
-        in multi-row INSERTs within the server's 2,100 parameters. SQL Server assigns
-        identities in the order of an `INSERT ... SELECT ... ORDER BY`, which SQLAlchemy's
-        ordered RETURNING sends, but Babelfish rejects that form ("syntax error at or near
-        ORDER"); explicit ids are exact on both, and the identity then continues after the
-        highest one, so the ORMs' own inserts get fresh ids."""
+        `rows` may be any iterable, a generator too: it is consumed LOAD_BATCH_ROWS at a time,
+        so the rows never need to exist as Python objects all at once. The harness numbers the
+        rows itself, after the table's highest id (explicit ids are exact on every database,
+        where the order of ids a multi-row INSERT assigns is not documented everywhere), and
+        the table's own numbering then continues after them, so the ORMs' inserts get fresh
+        ids. Each batch goes by the driver's bulk path: COPY on PostgreSQL, executemany
+        elsewhere (one prepared statement on SQLite; mysqlclient rewrites it into multi-row
+        INSERTs), multi-row INSERTs on SQL Server. Values pass through the columns' SQLAlchemy
+        types, so they are stored exactly as an INSERT through Core stores them."""
         (key,) = table.primary_key.columns
-        before = conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
-        ids = list(range(before + 1, before + len(rows) + 1))
+        batches = _batches(iter(rows), LOAD_BATCH_ROWS)
+        first = next(batches, None)
+        if first is None:
+            return []
+        with self.engine.begin() as conn:
+            before = conn.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
+            count = 0
+            if self.target.family == "mssql":
+                conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} ON")
+                try:
+                    for batch in chain([first], batches):
+                        self._insert_values(conn, table, key, before + count, batch)
+                        count += len(batch)
+                finally:
+                    conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} OFF")
+                return list(range(before + 1, before + count + 1))
+            columns = [key.name, *(c.name for c in table.columns if c is not key)]
+            insert = _bulk_writer(conn, table, columns, self.target)
+            for batch in chain([first], batches):
+                numbered = enumerate(batch, start=before + count + 1)
+                insert([(pk, *(row[c] for c in columns[1:])) for pk, row in numbered])
+                count += len(batch)
+            if self.target.family == "postgresql":
+                # COPY and explicit ids leave the column's sequence where it was.
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'), "
+                    f"{before + count})"
+                )
+        return list(range(before + 1, before + count + 1))
+
+    def _insert_values(
+        self, conn: Any, table: Table, key: Column[Any], after: int, rows: list[Row]
+    ) -> None:
+        """SQL Server: rows under ids numbered from `after` + 1 (SET IDENTITY_INSERT), in
+        multi-row INSERTs within the server's 2,100 parameters. SQL Server assigns identities
+        in the order of an `INSERT ... SELECT ... ORDER BY`, which SQLAlchemy's ordered
+        RETURNING sends, but Babelfish rejects that form ("syntax error at or near ORDER");
+        explicit ids are exact on both, and the identity then continues after the highest
+        one, so the ORMs' own inserts get fresh ids."""
         per_batch = max(1, 2000 // (len(table.columns)))
-        conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} ON")
-        try:
-            for start in range(0, len(rows), per_batch):
-                stop = start + per_batch
-                numbered = zip(ids[start:stop], rows[start:stop], strict=True)
-                conn.execute(table.insert().values([{**row, key.name: pk} for pk, row in numbered]))
-        finally:
-            conn.exec_driver_sql(f"SET IDENTITY_INSERT {table.name} OFF")
-        return ids
+        for start in range(0, len(rows), per_batch):
+            chunk = rows[start : start + per_batch]
+            numbered = enumerate(chunk, start=after + start + 1)
+            conn.execute(table.insert().values([{**row, key.name: pk} for pk, row in numbered]))
 
     # --- reading ----------------------------------------------------------------------------
 
     def table_rows(self, table: Table = item_table, with_ids: bool = False) -> list[NormalRow]:
         """Every row of `table` through the bare DB-API cursor, normalised (in id order, id
         first, `with_ids`; else without the key, whose values depend on the run)."""
-        if table is item_table:
-            columns = ALL_COLUMNS if with_ids else DATA_COLUMNS
-        else:
-            columns = tuple(c.name for c in table.columns if with_ids or not c.primary_key)
+        columns = _columns(table, with_ids)
         order = " ORDER BY id" if with_ids else ""
+        normal = row_normaliser(columns, table)
+        with self._streamed(f"SELECT {', '.join(columns)} FROM {table.name}{order}") as batches:
+            return [normal(r) for batch in batches for r in batch]
+
+    def table_digest(self, table: Table = item_table) -> tuple[int, str]:
+        return self.scan_table(table).digest
+
+    def scan_table(
+        self, table: Table = item_table, with_ids: bool = False, kept: Iterable[NormalRow] = ()
+    ) -> TableState:
+        """One streamed read of `table` (`fetchmany`, on a server-side cursor where the
+        driver has one): its digest without the key, with `with_ids` also with the key first,
+        and which of the `kept` rows (id first) it does not hold. Memory does not grow with
+        the table: no row is kept once it is counted."""
+        columns = _columns(table, with_ids=True)
+        normal = row_normaliser(columns, table)
+        state, ids = Digest(), Digest()
+        missing = set(kept)
+        with self._streamed(f"SELECT {', '.join(columns)} FROM {table.name}") as batches:
+            for batch in batches:
+                rows = [normal(values) for values in batch]
+                state.update(row[1:] for row in rows)
+                if with_ids:
+                    ids.update(rows)
+                if missing:
+                    missing.difference_update(rows)
+        return TableState(state.value(), ids.value() if with_ids else None, missing)
+
+    @contextmanager
+    def _streamed(self, sql: str) -> Iterator[Iterator[Sequence[Any]]]:
+        """The rows of `sql` in batches of SCAN_BATCH_ROWS, read through the bare DB-API on
+        the driver's server-side cursor where it has one (psycopg's named cursor, mysqlclient's
+        SSCursor), so that neither Python nor the driver holds the whole result."""
         raw = self.engine.raw_connection()
         try:
-            cursor = raw.cursor()
-            cursor.execute(f"SELECT {', '.join(columns)} FROM {table.name}{order}")
-            rows = [normal_row(r, columns, table) for r in cursor.fetchall()]
+            family = self.target.family
+            if family == "postgresql":
+                cursor = raw.driver_connection.cursor(name="ormbench_harness_scan")
+            elif family == "mysql":
+                from MySQLdb.cursors import SSCursor
+
+                cursor = raw.driver_connection.cursor(SSCursor)
+            else:
+                cursor = raw.cursor()
+            cursor.execute(sql)
+            yield _fetched(cursor)
             cursor.close()
             raw.commit()
         finally:
             raw.close()
-        return rows
-
-    def table_digest(self, table: Table = item_table) -> tuple[int, str]:
-        return digest(self.table_rows(table))
 
     def table_rows_with_ids(self, table: Table = item_table) -> list[NormalRow]:
         """Every row with its id first, in id order (what a bulk insert returned is held to)."""
@@ -454,6 +513,67 @@ class HarnessDatabase:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class TableState:
+    """What one streamed read of a table found (`HarnessDatabase.scan_table`)."""
+
+    digest: tuple[int, str]  # every row without the key (what Work.expected_table holds)
+    with_ids: tuple[int, str] | None  # every row with the key first, where asked for
+    missing: set[NormalRow]  # of the rows asked about (id first), those not in the table
+
+
+def _columns(table: Table, with_ids: bool) -> tuple[str, ...]:
+    """The columns the harness reads of `table`: the key first (`with_ids`), then the rest."""
+    if table is item_table:
+        return ALL_COLUMNS if with_ids else DATA_COLUMNS
+    return tuple(c.name for c in table.columns if with_ids or not c.primary_key)
+
+
+def _fetched(cursor: Any) -> Iterator[Sequence[Any]]:
+    while batch := cursor.fetchmany(SCAN_BATCH_ROWS):  # mysqlclient ends with (), others []
+        yield batch
+
+
+def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+def _bulk_writer(
+    conn: Any, table: Table, columns: list[str], target: Target
+) -> Callable[[list[tuple[Any, ...]]], None]:
+    """A function that inserts rows (values in `columns`' order) into `table` on `conn`'s
+    open transaction by the driver's bulk path, each value first through its column type's
+    bind processor, as Core does."""
+    dialect = conn.dialect
+    steps = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+
+    def bound(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not any(steps):
+            return rows
+        return [
+            tuple(
+                v if step is None or v is None else step(v)
+                for step, v in zip(steps, r, strict=True)
+            )
+            for r in rows
+        ]
+
+    names = ", ".join(columns)
+    if target.family == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()
+
+        def copy(rows: list[tuple[Any, ...]]) -> None:
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as stream:
+                for row in bound(rows):
+                    stream.write_row(row)
+
+        return copy
+    marks = ", ".join([target.placeholder] * len(columns))
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+    return lambda rows: conn.exec_driver_sql(sql, bound(rows))
 
 
 def _driver_version(module: Any) -> str:
