@@ -185,10 +185,14 @@ def test_server_frozen_mid_run(private_postgres, tmp_path: Path) -> None:  # noq
     drop_tables(url, "ormbench_item", "ormbench_owner")
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_ctrl_c_mid_run(database: str, request, tmp_path: Path) -> None:
-    """SIGINT to `ormbench run` once a scenario has finished: tables dropped, partial report
-    marked incomplete, exit 130."""
+@pytest.mark.parametrize(
+    ("database", "stop"),
+    [("sqlite", signal.SIGINT), ("postgresql", signal.SIGINT), ("sqlite", signal.SIGTERM)],
+    ids=["sqlite", "postgresql", "sqlite-sigterm"],
+)
+def test_ctrl_c_mid_run(database: str, stop: signal.Signals, request, tmp_path: Path) -> None:
+    """SIGINT to `ormbench run` once a scenario has finished, or SIGTERM (a cancelled CI job):
+    tables dropped, partial report marked incomplete, exit 130."""
     url = (
         request.getfixturevalue("postgres_url")
         if database == "postgresql"
@@ -197,24 +201,24 @@ def test_ctrl_c_mid_run(database: str, request, tmp_path: Path) -> None:
     create_user_tables(url, "customers")
     before = fingerprint(url)
     run = RunningCli(
-        "--db", url, "--scenarios", SCENARIOS, "--rows", "300", "--rounds", "5",
+        "--db", url, "--scenarios", SCENARIOS, "--rows", "200", "--rounds", "4",
         "--output", "out", cwd=tmp_path,
     )  # fmt: skip
     try:
         run.wait_for_line("bulk_create done")  # create's cells are complete by now
-        run.proc.send_signal(signal.SIGINT)
+        run.proc.send_signal(stop)
         sent = time.monotonic()
         code = run.wait(timeout=60)
         took = time.monotonic() - sent
     finally:
         run.proc.kill()
-    print(f"Ctrl-C on {database}: run ended {took:.1f} s later, exit {code}")
+    print(f"{stop.name} on {database}: run ended {took:.1f} s later, exit {code}")
     try:
         assert code == 130, run.stderr
         assert "Traceback" not in run.stderr
         result = _results(tmp_path / "out")
         assert result["complete"] is False
-        assert result["incomplete_reason"] == "interrupted (Ctrl-C)"
+        assert result["incomplete_reason"] == "interrupted (Ctrl-C or SIGTERM)"
         kept = {c["scenario"]: c["verification"]["status"] for c in result["cells"]}
         assert kept["create"] == "passed"
         assert "Incomplete run" in (tmp_path / "out" / "report.md").read_text()

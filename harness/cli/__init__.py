@@ -6,6 +6,7 @@ One module per group of commands: measuring (`run`), concurrent (`concurrency`),
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -29,8 +30,15 @@ for command in (run, concurrency, report, merge, compare, doctor, list_command):
     cli.add_command(command)
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # SIGTERM (a CI job cancelled, `kill`) ends a run as Ctrl-C does: the worker drops its
+    # tables and the partial report is written, marked incomplete.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         code = cli.main(args=argv, prog_name="ormbench", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -22,7 +22,7 @@ EXIT_NOTHING_COMPARED = 5
 EXIT_INTERRUPTED = 130
 # RunResult.incomplete_reason of a run ended by Ctrl-C; exit_code() matches it exactly, since
 # a server's own message may say "interrupted" too.
-INTERRUPTED_REASON = "interrupted (Ctrl-C)"
+INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM)"
 
 
 def redact(text: str, target: Any) -> str:
