@@ -142,3 +142,22 @@ def test_too_few_rounds_for_the_family_says_how_many_would_do() -> None:
         "inconclusive (6 rounds cannot support a claim among 6 verdicts; --rounds 8 or more can)"
     }
     assert family(8) == {"SQLAlchemy 2.00x faster"}
+
+
+def test_a_claim_that_holds_alone_but_not_among_the_family_says_so() -> None:
+    from harness.judging.verdicts import build_comparisons
+
+    cells = []
+    for scenario in ("a", "b", "c", "d", "e", "f"):
+        cells.append(replace(_cell("sqlalchemy", [1.0] * 10), scenario=scenario))
+        cells.append(replace(_cell("django", [0.5, 1.5] * 5), scenario=scenario))
+    # SQLAlchemy twice as fast in 9 rounds of 10: a sign test's p of 0.021 on its own, short
+    # of Holm's 0.05/6 among six verdicts whose others claim nothing.
+    cells[0] = replace(cells[0], rounds_s=[0.5] * 9 + [1.5])
+    cells[1] = replace(cells[1], rounds_s=[1.0] * 10)
+    (verdict,) = [
+        c.verdict for c in build_comparisons(cells) if c.scenario == "a" and c.kind == "orm"
+    ]
+    assert verdict == (
+        "inconclusive (clear on its own, not among 6 verdicts; more --rounds can settle it)"
+    )

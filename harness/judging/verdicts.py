@@ -101,7 +101,8 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
                 a, b, interval, decision or Decision("", 1.0), decision is not None, margin
             )
             if verdict == "inconclusive":
-                verdict += _too_few_rounds(a, b, family_size.get(a.database, 1))
+                family = family_size.get(a.database, 1)
+                verdict += _too_few_rounds(a, b, family) or _not_held(a, b, family, margin)
             differs = what_differs(a, b)
         elif interval is None or not (a.verified and b.verified):
             verdict = "no verdict"
@@ -201,6 +202,17 @@ def _too_few_rounds(a: Cell, b: Cell, family: int) -> str:
         f" ({n} rounds cannot support a claim among {family} verdicts; "
         f"--rounds {rounds} or more can)"
     )
+
+
+def _not_held(a: Cell, b: Cell, family: int, margin: float) -> str:
+    """A claim this comparison would make on its own that does not survive the correction
+    across the database's verdicts: said, so that an interval clear of the margin beside
+    "inconclusive" reads as what it is."""
+    if family < 2 or not (a.verified and b.verified):
+        return ""
+    if not paired_decision(a.rounds_s, b.rounds_s, margin / 100).claim:
+        return ""
+    return f" (clear on its own, not among {family} verdicts; more --rounds can settle it)"
 
 
 def _per_op(value: float, operations: int) -> str:
