@@ -265,6 +265,16 @@ def cli() -> None:
     "500us; repeatable or a comma list): measured time + round trips x (TIME - the local "
     "round trip). Server databases only.",
 )
+@click.option(
+    "--measure",
+    default="time",
+    show_default=True,
+    metavar="time[,instructions]",
+    help="'instructions' also counts the CPU instructions of each timed operation, in a "
+    "second pass per database under valgrind (callgrind): the same rounds, checks and trace, "
+    "each count beside the cell's time, with a SQLAlchemy/Django ratio per idiom. Needs "
+    "valgrind and pytest-codspeed (pip install 'ormbench[instructions]').",
+)
 @_OUTPUT_OPTION
 @_CONNECT_TIMEOUT_OPTION
 @_SUMMARY_OPTION
@@ -282,18 +292,23 @@ def run(
     memory: bool,
     shard: str,
     rtt_values: tuple[str, ...],
+    measure: str,
     output: Path,
     connect_timeout: float,
     summary: Path | None,
     quiet: bool,
 ) -> int:
     """Run the scenarios through every backend on every database and write the report."""
+    from harness.instructions import INSTRUCTIONS, check_available, parse_measures
     from harness.projection import parse_rtt
     from harness.run import execute, parse_shard
 
     sizes = rows  # one size, or a sweep's (click's callback checked them)
     if shard:
         parse_shard(shard)  # bad input: one line before anything runs
+    measures = parse_measures(measure)
+    if INSTRUCTIONS in measures:
+        check_available()
     rtt = parse_rtt(rtt_values)
     names = _names(scenario_names)
     chosen = resolve(names)
@@ -319,6 +334,7 @@ def run(
         memory=memory,
         rtt=rtt,
         sizes=sizes if len(sizes) > 1 else (),
+        measure=measures,
     )
     result = _execute(execute, plan, targets, embedded, quiet, label=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)

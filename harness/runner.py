@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import queue
 import signal
 import threading
@@ -31,6 +32,7 @@ from harness.counters import (
 )
 from harness.database import HarnessDatabase, connect_error, tables_of
 from harness.errors import ConnectionFailed, OrmbenchError, redact, setup_failed
+from harness.instructions import InstructionCounter, valgrind_python
 from harness.projection import measure_local_rtt
 from harness.relay import Relay, Wire
 from harness.result_shape import result_shape
@@ -66,6 +68,11 @@ class Plan:
     # A size sweep (`--rows 100,1000,10000`): every size, smallest first, each scenario run at
     # each in turn; `rows` is then the smallest. Empty for a run of one size (`rows`).
     sizes: tuple[int, ...] = ()
+    # What is measured (harness.instructions.MEASURES): time always; "instructions" adds a
+    # counting pass per database under callgrind, its counts put beside the times.
+    measure: tuple[str, ...] = ("time",)
+    # This worker is that counting pass: each operation is counted, not timed.
+    counting: bool = False
 
     def row_sizes(self) -> tuple[int, ...]:
         return self.sizes or (self.rows,)
@@ -118,6 +125,27 @@ def timed_call(
     finally:
         close_round(backend)
     return elapsed, cpu, result
+
+
+def counted_call(
+    backend: Backend,
+    scenario: Scenario,
+    argument: Any,
+    idiom: str,
+    counter: InstructionCounter,
+) -> tuple[int, Any]:
+    """The instructions one run of the operation executed, and what it returned: the round
+    handled as `timed_call` handles it, the counter's start and stop where the clock reads
+    are."""
+    call = backend.runner(scenario, idiom)
+    open_round(backend)
+    try:
+        counter.start()
+        result = call(argument)
+        count = counter.stop()
+    finally:
+        close_round(backend)
+    return count, result
 
 
 def timed_run(
@@ -559,6 +587,8 @@ def run_scenario(
     units = plan_units(scenario, backends, plan.idioms)
     timings: dict[Unit, list[float]] = {u: [] for u in units}
     cpu_times: dict[Unit, list[float]] = {u: [] for u in units}
+    counts: dict[Unit, list[int]] = {u: [] for u in units}
+    instruction_counter = InstructionCounter() if plan.counting else None
     broken: dict[Unit, Outcome] = {}
     seen_writes: dict[Unit, set[int]] = {u: set() for u in units}
     seen_statements: dict[Unit, list[tuple[int, dict[str, int]]]] = {u: [] for u in units}
@@ -579,18 +609,29 @@ def run_scenario(
                     work = scenario.prepare(db)
                 backend = backends[unit.backend]
                 file_counter = db.write_counter()
-                counter = counters[unit.backend]
+                work_count = counters[unit.backend]
                 try:
                     # The database's count of the round's reads and writes, read around it
                     # untimed (harness.counters).
-                    before = counter.before()
-                    elapsed, cpu, result = timed_call(
-                        backend, scenario, work.argument, unit.run_idiom
-                    )
-                    moved = counter.moved(before)
+                    before = work_count.before()
+                    if instruction_counter is not None:
+                        elapsed = cpu = 0.0  # a counting pass runs under valgrind: not timed
+                        count, result = counted_call(
+                            backend,
+                            scenario,
+                            work.argument,
+                            unit.run_idiom,
+                            instruction_counter,
+                        )
+                    else:
+                        count = 0
+                        elapsed, cpu, result = timed_call(
+                            backend, scenario, work.argument, unit.run_idiom
+                        )
+                    moved = work_count.moved(before)
                 except Exception as exc:  # this backend broke: its cells say why, others go on
                     broken[unit] = Outcome("error", _describe(exc, target))
-                    counter.settle()
+                    work_count.settle()
                     continue
                 check = check_run(scenario, work, backend, result, db, file_counter)
                 if moved is not None:
@@ -606,6 +647,8 @@ def run_scenario(
                 if index >= plan.warmup:
                     timings[unit].append(elapsed)
                     cpu_times[unit].append(cpu)
+                    if instruction_counter is not None:
+                        counts[unit].append(count)
             emit("progress", (scenario.name, index + 1, total))
     except Exception as exc:
         error = _describe(exc, target)
@@ -648,7 +691,7 @@ def run_scenario(
         traced[unit] = (trace, outcome)
     # After every timed round and trace pass: the memory figures never share a round with a
     # clock read, and tracemalloc's own cost never reaches a timing.
-    wanted = plan.memory or scenario.measures_memory
+    wanted = (plan.memory or scenario.measures_memory) and not plan.counting
     measured = [u for u in units if wanted and error is None and traced[u][1].status == "passed"]
     peaks: dict[Unit, int | None] = dict.fromkeys(units)
     if measured:
@@ -707,6 +750,7 @@ def run_scenario(
                     idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
                     peak_alloc_bytes=peaks[unit],
                     cpu_rounds_s=cpu_times[unit],
+                    instructions_rounds=counts[unit],
                 )
             )
     return mark_faster_than_floor(cells)
@@ -797,7 +841,10 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
         # parent drops what carries this run id (the marker guards everyone else's tables).
         emit("tables", db.run_id)
         db.create_tables()
-        if target.family != "sqlite":  # an embedded database cannot stop answering
+        # An embedded database cannot stop answering. A counting pass has no watchdog: a
+        # thread that wakes every second would take the interpreter lock from the counted
+        # operation at times the clock decides, and counts would no longer repeat.
+        if target.family != "sqlite" and not plan.counting:
             watchdog = _Watchdog(target, emit)
             watchdog.start()
             inner = emit
@@ -1073,8 +1120,14 @@ def _drain(
 def run_in_worker(target: Target, plan: Plan, emit: Emit) -> None:
     """Run one database in a fresh process; re-raise its error here. Events reach `emit` as
     they happen, so cells finished before a failure are kept. On Ctrl-C the worker is asked
-    to stop, drops its tables, and KeyboardInterrupt is raised here."""
-    run_worker(_worker, tables_of(plan.scenario_classes()), target, plan, emit)
+    to stop, drops its tables, and KeyboardInterrupt is raised here. A counting pass
+    (`plan.counting`) runs its worker under valgrind's callgrind (harness.instructions)."""
+    tables = tables_of(plan.scenario_classes())
+    if not plan.counting:
+        run_worker(_worker, tables, target, plan, emit)
+        return
+    with valgrind_python() as executable:
+        run_worker(_worker, tables, target, plan, emit, executable)
 
 
 def run_worker(
@@ -1083,13 +1136,24 @@ def run_worker(
     target: Target,
     plan: Any,
     emit: Emit,
+    executable: str | None = None,
 ) -> None:
     """`worker(target, plan, events)` in a fresh process (see run_in_worker); `tables` are
-    the ones it creates, dropped from here should it die before it can."""
+    the ones it creates, dropped from here should it die before it can. `executable`: the
+    program that starts the worker's Python (a launcher under valgrind), else this Python."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     process = context.Process(target=worker, args=(target, plan, events), daemon=True)
-    process.start()
+    if executable is None:
+        process.start()
+    else:
+        # multiprocessing has one executable for the whole process: set it for this start.
+        usual = multiprocessing.spawn.get_executable()
+        context.set_executable(executable)
+        try:
+            process.start()
+        finally:
+            context.set_executable(usual)
     owned: list[str] = []  # the run id of tables the worker created, until it drops them
 
     def watch(kind: str, payload: Any) -> None:
