@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from backends import FLOOR, ORM_PAIR
 from backends.base import DOCUMENTED
-from harness.stats import Decision, Interval, holm, paired_decision, paired_ratio
+from harness.stats import Decision, Interval, holm, median, paired_decision, paired_ratio
 from reports.format import plural
 from reports.model import Cell, Comparison, TraceCounts
 
@@ -107,6 +107,7 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
             verdict = "no verdict"
         else:
             verdict = f"{interval.estimate:.2f}x the floor"
+        counted = instructions_ratio(a, b)
         comparisons.append(
             Comparison(
                 database=a.database,
@@ -121,9 +122,55 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
                 idiom=idiom,
                 differs=differs,
                 rows=a.rows,
+                instructions_ratio=counted[0] if counted else None,
+                instructions_low=counted[1] if counted else None,
+                instructions_high=counted[2] if counted else None,
+                instructions_verdict=instructions_verdict(a, b, counted, kind, margin),
             )
         )
     return comparisons
+
+
+def instructions_ratio(a: Cell, b: Cell) -> tuple[float, float, float] | None:
+    """Instructions per operation of `a` over `b`: the ratio of the medians of their counted
+    rounds, with the lowest and the highest ratio any round of one and any round of the other
+    give. Counts are not samples of a noisy clock: their whole range is the uncertainty, and it
+    needs no interval beyond it. None where either cell was not counted."""
+    if not (a.instructions_rounds and b.instructions_rounds):
+        return None
+    if min(b.instructions_rounds) <= 0 or a.operations != b.operations:
+        return None
+    ratio = median(a.instructions_rounds) / median(b.instructions_rounds)
+    low = min(a.instructions_rounds) / max(b.instructions_rounds)
+    high = max(a.instructions_rounds) / min(b.instructions_rounds)
+    return ratio, low, high
+
+
+def instructions_verdict(
+    a: Cell,
+    b: Cell,
+    counted: tuple[float, float, float] | None,
+    kind: str = "orm",
+    margin: float = DEFAULT_MARGIN,
+) -> str:
+    """ "SQLAlchemy 1.56x fewer instructions" when the counts' whole range lies outside the
+    practical-difference band, "no practical difference" when wholly inside, "too close to
+    call" otherwise; for the floor, the multiple. "" where not counted."""
+    if counted is None:
+        return ""
+    if not (a.verified and b.verified):
+        return "no verdict: verification did not pass"
+    ratio, low, high = counted
+    if kind != "orm":
+        return f"{ratio:.2f}x the floor's instructions"
+    band = 1 + margin / 100
+    if high < 1 / band:
+        return f"{TITLES.get(a.backend, a.backend)} {1 / ratio:.2f}x fewer instructions"
+    if low > band:
+        return f"{TITLES.get(b.backend, b.backend)} {ratio:.2f}x fewer instructions"
+    if low >= 1 / band and high <= band:
+        return f"no practical difference (within ±{margin:g}%)"
+    return f"too close to call: the counts' range crosses ±{margin:g}%"
 
 
 def _family_claims(

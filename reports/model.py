@@ -180,6 +180,13 @@ class Comparison:
     idiom: str = "documented"
     differs: str = ""
     rows: int | None = None  # the cells' size (None in files from before size sweeps)
+    # Instructions per operation, numerator over denominator (`--measure instructions`): the
+    # ratio of the counted rounds' medians, the lowest and highest ratio any two counted rounds
+    # give (the counts' own spread: no sampling interval is needed), and its verdict
+    instructions_ratio: float | None = None
+    instructions_low: float | None = None
+    instructions_high: float | None = None
+    instructions_verdict: str = ""
 
 
 @dataclass(frozen=True)
