@@ -49,15 +49,21 @@ import math
 import statistics
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from backends import FLOOR
+from harness.instructions import INSTRUCTIONS
 from harness.results_file import PYTEST_SOURCE, load_result
 from harness.stats import Interval, independent_ratio, independent_relative, median
+from reports.instructions import count_text
 from reports.model import Cell, DatabaseInfo, RunResult
 
 DEFAULT_THRESHOLD = 10.0  # percent
+# The gate on instructions per operation, for cells counted on both sides (`--measure
+# instructions`): counts repeat from run to run within hundredths of a percent on SQLite and
+# within MEASURED on PostgreSQL, so a few percent is a change no noise makes.
+DEFAULT_COUNT_THRESHOLD = 1.0  # percent
 # How far a database's floor as a whole may move before two runs stop being comparable
 # (CompareResult.moved_databases): wider than the cells' threshold, since run-to-run drift of
 # the whole machine or database reaches ±16% on our PostgreSQL with no change at all.
@@ -104,6 +110,8 @@ class CellChange:
     # regression with about 95% probability, given the noise it saw in this cell (None: the
     # cell was not judged, or had no interval). A gate is only as good as what it can see.
     catches: float | None = None
+    # "instructions": judged on instructions per operation (both sides counted), else "time"
+    measure: str = "time"
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,12 @@ class CompareResult:
     # `--must-catch`: the slowdown (a fraction, 0.25) every judged ORM cell must be able to
     # catch; None: not asked
     must_catch: float | None = None
+    count_threshold: float = DEFAULT_COUNT_THRESHOLD / 100  # a fraction: the gate on counts
+
+    @property
+    def counted(self) -> bool:
+        """Were any cells judged on instructions rather than time?"""
+        return any(c.measure == INSTRUCTIONS for c in self.changes)
 
     @property
     def regressions(self) -> list[CellChange]:
@@ -231,21 +245,25 @@ def compare_files(
     current: Path,
     threshold_percent: float,
     floor_threshold_percent: float = DEFAULT_FLOOR_THRESHOLD,
+    count_threshold_percent: float = DEFAULT_COUNT_THRESHOLD,
 ) -> CompareResult:
     from harness.errors import ConfigurationError
 
-    if not (0 <= threshold_percent < 1000) or math.isnan(threshold_percent):
-        raise ConfigurationError(
-            f"--threshold {threshold_percent} is out of range", "give a percentage, e.g. 10"
-        )
-    from dataclasses import replace
-
+    for option, value in (
+        ("--threshold", threshold_percent),
+        ("--count-threshold", count_threshold_percent),
+    ):
+        if not (0 <= value < 1000) or math.isnan(value):
+            raise ConfigurationError(
+                f"{option} {value} is out of range", "give a percentage, e.g. 10"
+            )
     result = compare(
         load_result(baseline),
         load_result(current),
         threshold_percent / 100,
         str(baseline),
         str(current),
+        count_threshold_percent / 100,
     )
     return replace(result, floor_threshold=floor_threshold_percent / 100)
 
@@ -256,6 +274,7 @@ def compare(
     threshold: float,
     baseline_name: str = "baseline",
     current_name: str = "current",
+    count_threshold: float = DEFAULT_COUNT_THRESHOLD / 100,
 ) -> CompareResult:
     notes: list[str] = []
     if baseline.schema_version != current.schema_version:
@@ -291,7 +310,10 @@ def compare(
     few = [
         name
         for name, result in (("baseline", baseline), ("current", current))
-        if any(0 < len(c.rounds_s) < MIN_GATE_ROUNDS for c in result.cells)
+        if any(
+            0 < len(c.rounds_s) < MIN_GATE_ROUNDS and not c.instructions_rounds
+            for c in result.cells
+        )
     ]
     if few:
         notes.append(
@@ -300,7 +322,9 @@ def compare(
             f"--rounds {MIN_GATE_ROUNDS} or more)"
         )
     changes = [
-        judge(key, before[key], after[key], threshold, _floors(key, before, after), paired)
+        judge_counts(key, before[key], after[key], count_threshold)
+        if key in after and before[key].instructions_rounds and after[key].instructions_rounds
+        else judge(key, before[key], after[key], threshold, _floors(key, before, after), paired)
         if key in after
         else CellChange(*key, status=ONLY_BASELINE, baseline_median_s=before[key].median_s)
         for key in before
@@ -310,7 +334,66 @@ def compare(
         for key in after
         if key not in before
     ]
-    return CompareResult(baseline_name, current_name, threshold, notes, changes)
+    return CompareResult(
+        baseline_name, current_name, threshold, notes, changes, count_threshold=count_threshold
+    )
+
+
+def judge_counts(
+    key: tuple[str, str, str, str], before: Cell, after: Cell, threshold: float
+) -> CellChange:
+    """The verdict on a cell counted on both sides (`--measure instructions`), on its
+    instructions per operation. Counts do not scatter as times do: the median count moves by
+    the change itself, and the rounds' own spread (mostly the first timed round, which runs
+    code the warm-up did not) is the same from run to run. So a regression is a median count
+    beyond 1 + threshold with every counted round of the current run above every round of
+    the baseline; an improvement its mirror image; beyond the threshold with the rounds
+    overlapping, "inconclusive"; else "within threshold". The floor beyond it "moved"."""
+    base = CellChange(
+        *key,
+        status="",
+        baseline_median_s=before.median_s,
+        current_median_s=after.median_s,
+        measure=INSTRUCTIONS,
+    )
+    unverified = [
+        f"{side} {cell.verification.status}"
+        for side, cell in (("baseline", before), ("current", after))
+        if cell.verification.status != "passed"
+    ]
+    if unverified:
+        return _with(base, NOT_VERIFIED, ", ".join(unverified))
+    if before.rows != after.rows or before.operations != after.operations:
+        return _with(base, NOT_COMPARABLE, f"rows {before.rows} vs {after.rows}")
+    old, new = before.instructions_rounds, after.instructions_rounds
+    ratio = median(new) / median(old)
+    upper, lower = 1 + threshold, 1 / (1 + threshold)
+    if ratio > upper:
+        status = REGRESSION if min(new) > max(old) else INCONCLUSIVE
+    elif ratio < lower:
+        status = IMPROVEMENT if max(new) < min(old) else INCONCLUSIVE
+    else:
+        status = WITHIN
+    if key[2] == FLOOR and status in (REGRESSION, IMPROVEMENT):
+        status = FLOOR_MOVED
+    reason = (
+        f"instructions/op {count_text(before.instructions_per_op)} → "
+        f"{count_text(after.instructions_per_op)}"
+    )
+    if status == INCONCLUSIVE:
+        reason += "; the two runs' counted rounds overlap"
+    # The smallest rise flagged: beyond the threshold, and enough to lift the current run's
+    # lowest round above the baseline's highest.
+    lift = (max(old) / median(old)) * (median(new) / min(new))
+    return replace(
+        base,
+        status=status,
+        ratio=ratio,
+        ci_low=min(new) / max(old),
+        ci_high=max(new) / min(old),
+        reason=reason,
+        catches=max(upper, lift),
+    )
 
 
 def judge(
@@ -538,8 +621,6 @@ def _ordered_union(*mappings: dict) -> Iterable[str]:
 
 
 def _with(change: CellChange, status: str, reason: str) -> CellChange:
-    from dataclasses import replace
-
     return replace(change, status=status, reason=reason)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from backends import FLOOR
 from harness.compare import (
+    DEFAULT_COUNT_THRESHOLD,
     DEFAULT_FLOOR_THRESHOLD,
     FLOOR_MOVED,
     IMPROVEMENT,
@@ -37,7 +38,9 @@ from harness.compare import (
     _key,
 )
 from harness.errors import ConfigurationError
+from harness.instructions import INSTRUCTIONS
 from harness.results_file import load_result
+from reports.instructions import count_text
 from reports.model import Cell, RunResult
 
 MIN_HISTORY = 5
@@ -80,6 +83,11 @@ def load_history(folder: Path, current: RunResult, size: int) -> list[tuple[str,
     return runs[-size:]
 
 
+def count_figure(cell: Cell) -> float | None:
+    """One run's figure for a counted cell: its median instructions per operation."""
+    return cell.instructions_per_op if cell.verified else None
+
+
 def figure(cell: Cell, floor: Cell | None) -> float | None:
     """One run's figure for a cell: median of per-round (cell / floor), or its own median."""
     if not cell.verified or not cell.rounds_s:
@@ -108,6 +116,7 @@ def judge_history(
     threshold: float,
     current_name: str,
     folder: str,
+    count_threshold: float = DEFAULT_COUNT_THRESHOLD / 100,
 ) -> CompareResult:
     if len(history) < MIN_HISTORY:
         raise ConfigurationError(
@@ -125,6 +134,12 @@ def judge_history(
         base = CellChange(*key, status="", current_median_s=cell.median_s)
         if not cell.verified:
             changes.append(_with(base, NOT_VERIFIED, f"current {cell.verification.status}"))
+            continue
+        counts = [
+            v for cells in past if key in cells and (v := count_figure(cells[key])) is not None
+        ]
+        if cell.instructions_rounds and len(counts) >= MIN_HISTORY:
+            changes.append(judge_count_history(key, cell, counts, count_threshold))
             continue
         values = [
             v
@@ -191,7 +206,47 @@ def judge_history(
         f"the history's 99% prediction band and above +{threshold * 100:g}%; improvement: "
         "the mirror image"
     )
-    return CompareResult(f"history {folder}", current_name, threshold, notes, changes, rule)
+    return CompareResult(
+        f"history {folder}",
+        current_name,
+        threshold,
+        notes,
+        changes,
+        rule,
+        count_threshold=count_threshold,
+    )
+
+
+def judge_count_history(key: Key, cell: Cell, counts: list[float], threshold: float) -> CellChange:
+    """A cell counted now and in at least MIN_HISTORY past runs: its median instructions per
+    operation against the history's, with the same 99% prediction band as times, in log
+    space, but never narrower than the count threshold (counts may repeat exactly)."""
+    value = cell.instructions_per_op
+    logs = [math.log(v) for v in counts]
+    mean, spread = statistics.fmean(logs), statistics.stdev(logs)
+    half = t_995(len(logs) - 1) * spread * math.sqrt(1 + 1 / len(logs))
+    band = max(half, math.log(1 + threshold))
+    change = math.log(value) - mean
+    status = WITHIN
+    if change > band:
+        status = REGRESSION
+    elif change < -band:
+        status = IMPROVEMENT
+    if key[3] == FLOOR and status in (REGRESSION, IMPROVEMENT):
+        status = FLOOR_MOVED
+    return CellChange(
+        *key,
+        status=status,
+        current_median_s=cell.median_s,
+        ratio=math.exp(change),
+        reason=(
+            f"instructions/op {count_text(value)} against {count_text(math.exp(mean))} over "
+            f"{len(counts)} runs; band ±{(math.exp(band) - 1) * 100:.2f}% (their spread "
+            f"±{(math.exp(half) - 1) * 100:.2f}%)"
+        ),
+        catches=math.exp(band + Z_POWER * spread * math.sqrt(1 + 1 / len(logs))),
+        measure=INSTRUCTIONS,
+    )
 
 
 def _with(change: CellChange, status: str, reason: str) -> CellChange:
@@ -206,13 +261,21 @@ def compare_history(
     threshold_percent: float,
     size: int = DEFAULT_HISTORY,
     floor_threshold_percent: float = DEFAULT_FLOOR_THRESHOLD,
+    count_threshold_percent: float = DEFAULT_COUNT_THRESHOLD,
 ) -> CompareResult:
     from dataclasses import replace
 
     result = load_result(current)
     history = load_history(folder, result, size)
     history = [(name, r) for name, r in history if Path(name).resolve() != current.resolve()]
-    judged = judge_history(history, result, threshold_percent / 100, str(current), str(folder))
+    judged = judge_history(
+        history,
+        result,
+        threshold_percent / 100,
+        str(current),
+        str(folder),
+        count_threshold_percent / 100,
+    )
     return replace(judged, floor_threshold=floor_threshold_percent / 100)
 
 
