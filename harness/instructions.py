@@ -1,25 +1,29 @@
 """Counting the CPU instructions of each timed operation (`ormbench run --measure instructions`).
 
 A database's counting pass runs in a worker process under valgrind's callgrind, started with
-instrumentation off (`--instr-atstart=no`), so everything but the operations runs at valgrind's
-plain speed. Around each operation, callgrind's client requests (through the small native
-module pytest-codspeed ships for the same purpose): zero the counters and switch
-instrumentation on; after it, dump the counters to a file and switch instrumentation off. The
-worker reads the dump's total (its `totals:` line) and deletes the file. The count therefore
-covers the operation's call and nothing else: not the round's set-up, not its checks, not the
-trace pass.
-
-The dump comes before the switch-off: callgrind writes zero costs for a dump taken with
-instrumentation off. The few hundred instructions of the client-request calls themselves are in
-every count, alike for every backend.
+instrumentation off (`--instr-atstart=no`), so the imports, the schema and the first data load
+run at valgrind's plain speed. Around each operation, callgrind's client requests (through the
+small native module pytest-codspeed ships for the same purpose): zero the counters (and switch
+instrumentation on, the first time); after it, dump the counters to a file. The worker reads
+the dump's total (its `totals:` line) and deletes the file. The count therefore covers the
+operation's call and nothing else: not the round's set-up, not its checks, not the trace pass.
+The client-request calls themselves add about 5,600 instructions to every count, alike for
+every backend (an empty operation counts that).
 
 What a count covers: every instruction this process executed on the thread that ran the
 operation — the ORM, the driver (its C code too), and on SQLite the database engine, which runs
 in the process. On a server only the client side is counted: the server's work and the network
-are not. Counts are reproducible because the interpreter is too: the worker runs with
-PYTHONHASHSEED=0 (string hashes, hence dict and set orders, are the same every run), and
-callgrind counts the calling thread alone (`--separate-threads=yes`), so the harness's watchdog
-and the event queue's feeder thread never reach a count.
+are not. Counts are reproducible because the interpreter is made so:
+
+- PYTHONHASHSEED=0: string hashes, hence dict and set orders, are the same every run (with
+  random seeds, 300 SQLAlchemy `Session.get` on SQLite counted 149.7M-151.6M over five runs);
+- PYTHONMALLOC=malloc: CPython's own small-object allocator made the same five runs bimodal
+  (155.4M three times, 148.9M twice: its arenas' state differs from process to process), where
+  the C library's allocator gives the same count to the instruction in all five. The counts
+  include that allocator's work, a few percent more than pymalloc's (162.5M);
+- callgrind counts the calling thread alone (`--separate-threads=yes`), so the event queue's
+  feeder thread never reaches a count, and a counting pass starts no watchdog thread (see
+  harness.runner.run_database).
 """
 
 from __future__ import annotations
@@ -112,7 +116,8 @@ def valgrind_python() -> Iterator[str]:
         script = Path(folder) / "python-under-callgrind"
         script.write_text(
             "#!/bin/sh\n"
-            f"export PYTHONHASHSEED=0 {DUMP_FOLDER_VARIABLE}={shlex.quote(folder)}\n"
+            f"export PYTHONHASHSEED=0 PYTHONMALLOC=malloc "
+            f"{DUMP_FOLDER_VARIABLE}={shlex.quote(folder)}\n"
             f'exec {shlex.join(command)} "$@"\n'
         )
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
@@ -147,8 +152,10 @@ class InstructionCounter:
         self.start = lambda: module.instrument_hooks_start_benchmark(hooks)  # zero, then on
 
     def stop(self) -> int:
+        # Instrumentation stays on once the first operation switched it on: switching it off
+        # and on again makes valgrind translate all the code anew each time, and a counting
+        # pass then took 176 s where this takes 124 s (3 scenarios, 50 rows, 6 rounds).
         self._module.instrument_hooks_set_executed_benchmark(self._hooks, self._pid, b"round")
-        self._module.instrument_hooks_stop_benchmark(self._hooks)
         return self._read_dump()
 
     def _read_dump(self) -> int:
