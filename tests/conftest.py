@@ -4,6 +4,7 @@ test session creates and drops. Where a server is absent they skip locally, and 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -185,8 +186,6 @@ def any_url(request: pytest.FixtureRequest) -> str:
 def run_in(folder: Path, url: str, *args: str, rows: int, rounds: int, warmup: int = 0):
     """`ormbench run --db URL` in `folder` (the test backends importable), and its results
     (None when it wrote none)."""
-    import json
-
     result = run_cli(
         "run", "--db", url, "--rows", str(rows), "--rounds", str(rounds),
         "--warmup", str(warmup), *args, cwd=folder, env={"PYTHONPATH": str(TESTS)},
@@ -203,18 +202,45 @@ def run_in(folder: Path, url: str, *args: str, rows: int, rounds: int, warmup: i
 MATRIX_ROWS, MATRIX_ROUNDS = 200, 3
 
 
-@pytest.fixture(scope="session", params=DATABASES)
-def matrix_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+@pytest.fixture(scope="session")
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the parent of the workers' own
+    temporary folders); this process's own under `-n 0`."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def matrix_cache() -> dict[str, dict]:
+    return {}
+
+
+@pytest.fixture(params=DATABASES)
+def matrix_run(request: pytest.FixtureRequest, shared_folder: Path, matrix_cache: dict) -> dict:
     """results.json of `ormbench run --scenarios all` (no warm-up) on each real database in turn;
-    tests narrow it with `scenarios_of`, and must not change it."""
-    folder = tmp_path_factory.mktemp("matrix")
-    if request.param == "sqlite_url":
-        url = f"sqlite:///{folder / 'bench.sqlite3'}"
-    else:
-        url = request.getfixturevalue(request.param)
-    result, data = run_in(folder, url, "--scenarios", "all", rows=MATRIX_ROWS, rounds=MATRIX_ROUNDS)
-    assert result.code == 0, result.stderr + result.stdout
-    return data
+    tests narrow it with `scenarios_of`, and must not change it. One run per database for the
+    whole session: the first worker to ask runs it under a lock while the other waits, then
+    reads the same file (a session fixture with parameters would run it again each time the
+    order of tests switches databases, and once per worker)."""
+    from filelock import FileLock
+
+    which = request.param
+    if which not in matrix_cache:
+        folder = shared_folder / f"matrix-{which}"
+        results = folder / "ormbench-report" / "results.json"
+        with FileLock(str(shared_folder / f"matrix-{which}.lock")):
+            if not results.exists():
+                folder.mkdir(exist_ok=True)
+                if which == "sqlite_url":
+                    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+                else:
+                    url = request.getfixturevalue(which)
+                result, _ = run_in(
+                    folder, url, "--scenarios", "all", rows=MATRIX_ROWS, rounds=MATRIX_ROUNDS
+                )
+                assert result.code == 0, result.stderr + result.stdout
+        matrix_cache[which] = json.loads(results.read_text())
+    return matrix_cache[which]
 
 
 def scenarios_of(data: dict, scenarios: tuple[str, ...]) -> dict:

