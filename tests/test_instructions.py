@@ -34,6 +34,8 @@ def sqlite_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 def assert_counted(data: dict) -> None:
+    """Every cell passed its checks and has one count per timed round; every SQLAlchemy/Django
+    comparison has an instructions ratio within its range, and a verdict."""
     cells = data["cells"]
     assert {c["backend"] for c in cells} == {"sqlalchemy", "django", "dbapi"}
     for cell in cells:
@@ -56,11 +58,6 @@ def test_sqlite_cells_are_counted_and_the_report_says_what_a_count_covers(sqlite
     assert "### Instructions per operation" in report
     assert "On a database server only the client side is counted" in report
     assert "Instructions per operation" in (folder / "ormbench-report/report.html").read_text()
-
-
-@pytest.mark.parametrize("database", ["postgres_url", "mariadb_url"])
-def test_server_cells_are_counted(database: str, request: pytest.FixtureRequest, tmp_path: Path):
-    assert_counted(counted_run(tmp_path, request.getfixturevalue(database)))
 
 
 def whole_process_instructions(script: str, tmp_path: Path) -> int:
