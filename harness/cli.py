@@ -602,8 +602,8 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
     show_default=True,
     metavar="PERCENT",
     help="Cells counted on both sides (run --measure instructions) are judged on instructions "
-    "per operation: a regression when the median count rose beyond PERCENT and every counted "
-    "round lies above every round of the baseline (with --history: beyond PERCENT and the "
+    "per operation: a regression when the median of the round-by-round ratios rose beyond "
+    "PERCENT with every round above the baseline's (with --history: beyond PERCENT and the "
     "history's band).",
 )
 @click.option(

@@ -132,18 +132,19 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
 
 
 def instructions_ratio(a: Cell, b: Cell) -> tuple[float, float, float] | None:
-    """Instructions per operation of `a` over `b`: the ratio of the medians of their counted
-    rounds, with the lowest and the highest ratio any round of one and any round of the other
-    give. Counts are not samples of a noisy clock: their whole range is the uncertainty, and it
-    needs no interval beyond it. None where either cell was not counted."""
-    if not (a.instructions_rounds and b.instructions_rounds):
+    """Instructions per operation of `a` over `b`, round by round (the rounds interleave the
+    backends, so round i of each ran at the same point of the run): the median of the
+    per-round ratios, and the lowest and the highest of them. Counts are not samples of a noisy
+    clock: their whole range is the uncertainty, and it needs no interval beyond it. None where
+    either cell was not counted."""
+    if not (a.instructions_rounds and b.instructions_rounds) or a.operations != b.operations:
         return None
-    if min(b.instructions_rounds) <= 0 or a.operations != b.operations:
+    ratios = [
+        x / y for x, y in zip(a.instructions_rounds, b.instructions_rounds, strict=False) if y > 0
+    ]
+    if not ratios:
         return None
-    ratio = median(a.instructions_rounds) / median(b.instructions_rounds)
-    low = min(a.instructions_rounds) / max(b.instructions_rounds)
-    high = max(a.instructions_rounds) / min(b.instructions_rounds)
-    return ratio, low, high
+    return median(ratios), min(ratios), max(ratios)
 
 
 def instructions_verdict(

@@ -80,9 +80,9 @@ def gate(result: CompareResult) -> str:
     if result.counted:
         rule += (
             f"; cells counted on both sides are judged on instructions/op instead: "
-            f"regression when the median count rose beyond {percent(1 + result.count_threshold)} "
-            "and every counted round of the current run lies above every round of the "
-            "baseline (change: the median counts' ratio, [lowest, highest] ratio of two rounds)"
+            f"regression when round i over the baseline's round i rose beyond "
+            f"{percent(1 + result.count_threshold)} at the median, every round above 1 "
+            "(change: that median [lowest, highest])"
         )
     return rule
 

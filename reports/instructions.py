@@ -11,7 +11,7 @@ from backends import FLOOR, ORM_PAIR
 from reports import format as fmt
 from reports.model import Cell, Comparison, RunResult
 
-# What one count covers, said wherever counts are shown.
+# What one count covers, said wherever counts are shown. (The ratio: harness.verdicts.)
 COVERAGE = (
     "Instructions per operation are counted under valgrind (callgrind), around each timed "
     "operation only, in a second pass with the same rounds, checks and trace: the ORM, the "

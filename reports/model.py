@@ -181,8 +181,8 @@ class Comparison:
     differs: str = ""
     rows: int | None = None  # the cells' size (None in files from before size sweeps)
     # Instructions per operation, numerator over denominator (`--measure instructions`): the
-    # ratio of the counted rounds' medians, the lowest and highest ratio any two counted rounds
-    # give (the counts' own spread: no sampling interval is needed), and its verdict
+    # median of the round-by-round ratios (the rounds interleave the backends), the lowest and
+    # the highest of them (the counts' own spread: no sampling interval is needed), its verdict
     instructions_ratio: float | None = None
     instructions_low: float | None = None
     instructions_high: float | None = None
