@@ -598,7 +598,7 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
 @click.option(
     "--count-threshold",
     type=click.FloatRange(min=0, max=1000, max_open=True),
-    default=1.0,
+    default=2.0,
     show_default=True,
     metavar="PERCENT",
     help="Cells counted on both sides (run --measure instructions) are judged on instructions "

