@@ -72,13 +72,19 @@ def headline(result: CompareResult) -> str:
 
 
 def gate(result: CompareResult) -> str:
-    if result.rule:
-        return result.rule
     t = result.threshold
-    return (
+    rule = result.rule or (
         f"regression: 95% CI vs floor wholly above {percent(1 + t)}; "
         f"improvement: wholly below {percent(result.improvement_bound)}"
     )
+    if result.counted:
+        rule += (
+            f"; cells counted on both sides are judged on instructions/op instead: "
+            f"regression when round i over the baseline's round i rose beyond "
+            f"{percent(1 + result.count_threshold)} at the median, every round above 1 "
+            "(change: that median [lowest, highest])"
+        )
+    return rule
 
 
 def databases(result: CompareResult) -> list[str]:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reports import format as fmt
+from reports import instructions
 from reports.bottom_line import bottom_lines
 from reports.model import Cell, RunResult, SweepCell
 from reports.narrow import Record, natural_width, print_records
@@ -77,6 +78,7 @@ def render(result: RunResult, console: Console) -> None:
         elif verdicts.row_count:
             _print_verdicts_stacked(result, info.label, groups, title, console)
         render_scaling(result, info.label, console)
+        render_instructions(result, info.label, console)
     for info in result.databases:
         header, rows = fmt.projection_table(result, info.label)
         if rows:
@@ -102,6 +104,59 @@ def render(result: RunResult, console: Console) -> None:
                     f"{cell.verification.status}:[/] {cell.verification.reason}",
                     markup=True,
                 )
+
+
+def render_instructions(result: RunResult, label: str, console: Console) -> None:
+    """A run with counts: one database's instructions per operation beside the time per
+    operation, and the SQLAlchemy/Django ratio of instructions with its verdict."""
+    rows = instructions.rows(result, label)
+    if not rows:
+        return
+    margin = result.plan.get("margin", 5.0)
+    title = (
+        f"Instructions per operation (callgrind), beside time per operation; SQLAlchemy / "
+        f"Django instructions with the range of the counted rounds; a winner only outside "
+        f"±{margin:g}%"
+    )
+    table = Table(title=title, title_justify="left")
+    for header in instructions.HEADERS:
+        table.add_column(header, justify="left" if header in ("scenario", "idiom") else "right")
+    previous = None
+    for row in rows:
+        table.add_row(
+            row.scenario if row.scenario != previous else "",
+            row.idiom,
+            *row.per_op,
+            *row.times,
+            row.ratio,
+            row.time_ratio,
+            row.verdict,
+            row.spread,
+        )
+        previous = row.scenario
+    if natural_width(table) <= console.width:
+        console.print(table)
+    else:
+        for line in textwrap.wrap(title, console.width, break_on_hyphens=False):
+            console.print(line, markup=False)
+        records = [
+            Record(
+                group=row.scenario,
+                label=row.idiom,
+                values=[
+                    *row.per_op,
+                    *row.times,
+                    row.ratio,
+                    row.time_ratio,
+                    row.verdict,
+                    row.spread,
+                ],
+            )
+            for row in rows
+        ]
+        print_records(console, instructions.HEADERS[2:], records, "scenario")
+    for line in textwrap.wrap(instructions.COVERAGE, console.width, break_on_hyphens=False):
+        console.print(line, markup=False)
 
 
 def render_bottom_line(result: RunResult, console: Console) -> None:

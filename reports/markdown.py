@@ -7,6 +7,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from reports import bottom_line as bottom
 from reports import format as fmt
+from reports import instructions
 from reports.model import RunResult
 
 _env = Environment(
@@ -19,7 +20,9 @@ _env = Environment(
 
 
 def render(result: RunResult) -> str:
-    return _env.get_template("report.md.j2").render(r=result, fmt=fmt, bottom=bottom)
+    return _env.get_template("report.md.j2").render(
+        r=result, fmt=fmt, bottom=bottom, instructions=instructions
+    )
 
 
 def render_summary(result: RunResult) -> str:

@@ -114,6 +114,9 @@ class Cell:
     # This thread's CPU seconds around each timed round (time.thread_time, read outside the
     # wall-clock pair), one per entry of rounds_s; empty in files from before it
     cpu_rounds_s: list[float] = field(default_factory=list)
+    # Instructions each timed round's operation executed, counted under valgrind (`--measure
+    # instructions`, harness.measuring.instructions), one per round; empty where not counted
+    instructions_rounds: list[int] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
@@ -130,6 +133,23 @@ class Cell:
             if wall > 0
         ]
         return statistics.median(shares) if shares else None
+
+    @property
+    def instructions_per_op(self) -> float | None:
+        """The median over the counted rounds of instructions per operation; None uncounted."""
+        if not self.instructions_rounds or self.operations <= 0:
+            return None
+        return statistics.median(self.instructions_rounds) / self.operations
+
+    @property
+    def instructions_spread(self) -> float | None:
+        """(largest - smallest) / median of the counted rounds: how far counts moved, a
+        fraction; None with fewer than two counts."""
+        if len(self.instructions_rounds) < 2:
+            return None
+        counts = self.instructions_rounds
+        mid = statistics.median(counts)
+        return (max(counts) - min(counts)) / mid if mid else None
 
     @property
     def peak_alloc_per_row(self) -> float | None:
@@ -160,6 +180,13 @@ class Comparison:
     idiom: str = "documented"
     differs: str = ""
     rows: int | None = None  # the cells' size (None in files from before size sweeps)
+    # Instructions per operation, numerator over denominator (`--measure instructions`): the
+    # median of the round-by-round ratios (the rounds interleave the backends), the lowest and
+    # the highest of them (the counts' own spread: no sampling interval is needed), its verdict
+    instructions_ratio: float | None = None
+    instructions_low: float | None = None
+    instructions_high: float | None = None
+    instructions_verdict: str = ""
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,17 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
     "the same rounds, lies wholly above 1 + PERCENT/100 (README, 'ormbench compare').",
 )
 @click.option(
+    "--count-threshold",
+    type=click.FloatRange(min=0, max=1000, max_open=True),
+    default=2.0,
+    show_default=True,
+    metavar="PERCENT",
+    help="Cells counted on both sides (run --measure instructions) are judged on instructions "
+    "per operation: a regression when the median of the round-by-round ratios rose beyond "
+    "PERCENT with every round above the baseline's (with --history: beyond PERCENT and the "
+    "history's band).",
+)
+@click.option(
     "--floor-threshold",
     type=click.FloatRange(min=0, max=1000, max_open=True),
     default=25.0,
@@ -121,6 +132,7 @@ def merge(results: tuple[Path, ...], output: Path, summary: Path | None) -> int:
 def compare(
     files: tuple[Path, ...],
     threshold: float,
+    count_threshold: float,
     floor_threshold: float,
     history: Path | None,
     history_size: int,
@@ -147,9 +159,11 @@ def compare(
         usage = "CURRENT --history DIR" if history is not None else "BASELINE CURRENT"
         raise click.UsageError(f"give {usage} ({len(files)} file(s) given)")
     if history is not None:
-        result = compare_history(history, files[0], threshold, history_size, floor_threshold)
+        result = compare_history(
+            history, files[0], threshold, history_size, floor_threshold, count_threshold
+        )
     else:
-        result = compare_files(files[0], files[1], threshold, floor_threshold)
+        result = compare_files(files[0], files[1], threshold, floor_threshold, count_threshold)
     if must_catch is not None:
         result = replace(result, must_catch=must_catch / 100)
     compare_report.render_console(result, report_console())

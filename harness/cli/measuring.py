@@ -140,6 +140,16 @@ def _row_sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
     "500us; repeatable or a comma list): measured time + round trips x (TIME - the local "
     "round trip). Server databases only.",
 )
+@click.option(
+    "--measure",
+    default="time",
+    show_default=True,
+    metavar="time[,instructions]",
+    help="'instructions' also counts the CPU instructions of each timed operation, in a "
+    "second pass per database under valgrind (callgrind): the same rounds, checks and trace, "
+    "each count beside the cell's time, with a SQLAlchemy/Django ratio per idiom. Needs "
+    "valgrind and pytest-codspeed (pip install 'ormbench[instructions]').",
+)
 @OUTPUT_OPTION
 @CONNECT_TIMEOUT_OPTION
 @SUMMARY_OPTION
@@ -157,6 +167,7 @@ def run(
     memory: bool,
     shard: str,
     rtt_values: tuple[str, ...],
+    measure: str,
     output: Path,
     connect_timeout: float,
     summary: Path | None,
@@ -164,12 +175,16 @@ def run(
 ) -> int:
     """Run the scenarios through every backend on every database and write the report."""
     from harness.judging.projection import parse_rtt
+    from harness.measuring.instructions import INSTRUCTIONS, check_available, parse_measures
     from harness.measuring.run import execute
     from harness.measuring.shards import parse_shard
 
     sizes = rows  # one size, or a sweep's (click's callback checked them)
     if shard:
         parse_shard(shard)  # bad input: one line before anything runs
+    measures = parse_measures(measure)
+    if INSTRUCTIONS in measures:
+        check_available()
     rtt = parse_rtt(rtt_values)
     names = split_names(scenario_names)
     chosen = resolve(names)
@@ -196,6 +211,7 @@ def run(
         memory=memory,
         rtt=rtt,
         sizes=sizes if len(sizes) > 1 else (),
+        measure=measures,
     )
     result = execute_with_progress(execute, plan, targets, embedded, quiet, label=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)

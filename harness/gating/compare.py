@@ -48,16 +48,24 @@ from __future__ import annotations
 import math
 import statistics
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from backends import FLOOR
 from harness.gating.results_file import PYTEST_SOURCE, load_result
+from harness.gating.run_notes import database_notes, mapping_notes, plan_notes
 from harness.judging.stats import Interval, independent_ratio, independent_relative, median
-from reports.model import Cell, DatabaseInfo, RunResult
+from harness.measuring.instructions import INSTRUCTIONS
+from reports.instructions import count_text
+from reports.model import Cell, RunResult
 
 DEFAULT_THRESHOLD = 10.0  # percent
+# The gate on instructions per operation, for cells counted on both sides (`--measure
+# instructions`). Counts of the same code repeat from run to run within 0.1-0.3% in most cells,
+# but now and then a whole run lands in another memory layout and a cell's rounds all move
+# together: SQLAlchemy's get on SQLite by 1.5% in one run of seven. The threshold sits above
+# that.
+DEFAULT_COUNT_THRESHOLD = 2.0  # percent
 # How far a database's floor as a whole may move before two runs stop being comparable
 # (CompareResult.moved_databases): wider than the cells' threshold, since run-to-run drift of
 # the whole machine or database reaches ±16% on our PostgreSQL with no change at all.
@@ -77,8 +85,6 @@ ONLY_BASELINE = "only in baseline"
 ONLY_CURRENT = "only in current"
 
 JUDGED = (REGRESSION, IMPROVEMENT, WITHIN, INCONCLUSIVE, FLOOR_MOVED)
-
-_DATABASE_FACTS = ("family", "server_version", "edition", "driver", "driver_version")
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,8 @@ class CellChange:
     # regression with about 95% probability, given the noise it saw in this cell (None: the
     # cell was not judged, or had no interval). A gate is only as good as what it can see.
     catches: float | None = None
+    # "instructions": judged on instructions per operation (both sides counted), else "time"
+    measure: str = "time"
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,12 @@ class CompareResult:
     # `--must-catch`: the slowdown (a fraction, 0.25) every judged ORM cell must be able to
     # catch; None: not asked
     must_catch: float | None = None
+    count_threshold: float = DEFAULT_COUNT_THRESHOLD / 100  # a fraction: the gate on counts
+
+    @property
+    def counted(self) -> bool:
+        """Were any cells judged on instructions rather than time?"""
+        return any(c.measure == INSTRUCTIONS for c in self.changes)
 
     @property
     def regressions(self) -> list[CellChange]:
@@ -231,21 +245,25 @@ def compare_files(
     current: Path,
     threshold_percent: float,
     floor_threshold_percent: float = DEFAULT_FLOOR_THRESHOLD,
+    count_threshold_percent: float = DEFAULT_COUNT_THRESHOLD,
 ) -> CompareResult:
     from harness.targets.errors import ConfigurationError
 
-    if not (0 <= threshold_percent < 1000) or math.isnan(threshold_percent):
-        raise ConfigurationError(
-            f"--threshold {threshold_percent} is out of range", "give a percentage, e.g. 10"
-        )
-    from dataclasses import replace
-
+    for option, value in (
+        ("--threshold", threshold_percent),
+        ("--count-threshold", count_threshold_percent),
+    ):
+        if not (0 <= value < 1000) or math.isnan(value):
+            raise ConfigurationError(
+                f"{option} {value} is out of range", "give a percentage, e.g. 10"
+            )
     result = compare(
         load_result(baseline),
         load_result(current),
         threshold_percent / 100,
         str(baseline),
         str(current),
+        count_threshold_percent / 100,
     )
     return replace(result, floor_threshold=floor_threshold_percent / 100)
 
@@ -256,6 +274,7 @@ def compare(
     threshold: float,
     baseline_name: str = "baseline",
     current_name: str = "current",
+    count_threshold: float = DEFAULT_COUNT_THRESHOLD / 100,
 ) -> CompareResult:
     notes: list[str] = []
     if baseline.schema_version != current.schema_version:
@@ -271,9 +290,9 @@ def compare(
             # database, a CI service on another port) — compare them, and say so.
             notes.append(f"database labels differ: baseline {b_key}, current {c_key}")
             current_keys = dict.fromkeys(current_keys, b_key)
-    notes += _database_notes(baseline, current, base_keys, current_keys)
-    notes += _mapping_notes("environment", baseline.environment, current.environment)
-    notes += _plan_notes(baseline.plan, current.plan)
+    notes += database_notes(baseline, current, base_keys, current_keys)
+    notes += mapping_notes("environment", baseline.environment, current.environment)
+    notes += plan_notes(baseline.plan, current.plan)
     for name, result in (("baseline", baseline), ("current", current)):
         if not result.complete:
             notes.append(f"the {name} run is incomplete: {result.incomplete_reason or ''}")
@@ -291,7 +310,10 @@ def compare(
     few = [
         name
         for name, result in (("baseline", baseline), ("current", current))
-        if any(0 < len(c.rounds_s) < MIN_GATE_ROUNDS for c in result.cells)
+        if any(
+            0 < len(c.rounds_s) < MIN_GATE_ROUNDS and not c.instructions_rounds
+            for c in result.cells
+        )
     ]
     if few:
         notes.append(
@@ -300,7 +322,9 @@ def compare(
             f"--rounds {MIN_GATE_ROUNDS} or more)"
         )
     changes = [
-        judge(key, before[key], after[key], threshold, _floors(key, before, after), paired)
+        judge_counts(key, before[key], after[key], count_threshold)
+        if key in after and before[key].instructions_rounds and after[key].instructions_rounds
+        else judge(key, before[key], after[key], threshold, _floors(key, before, after), paired)
         if key in after
         else CellChange(*key, status=ONLY_BASELINE, baseline_median_s=before[key].median_s)
         for key in before
@@ -310,7 +334,74 @@ def compare(
         for key in after
         if key not in before
     ]
-    return CompareResult(baseline_name, current_name, threshold, notes, changes)
+    return CompareResult(
+        baseline_name, current_name, threshold, notes, changes, count_threshold=count_threshold
+    )
+
+
+def judge_counts(
+    key: tuple[str, str, str, str], before: Cell, after: Cell, threshold: float
+) -> CellChange:
+    """The verdict on a cell counted on both sides (`--measure instructions`), on its
+    instructions per operation. Counts do not scatter as times do, but they do move from round
+    to round within a run (the first timed round runs code the warm-up did not; SQLAlchemy's
+    filter moved 5% over six rounds), in the same way in every run. So rounds pair by their
+    place in the run: round i of the current run over round i of the baseline. A regression is
+    a median of those ratios beyond 1 + threshold with every one of them above 1; an
+    improvement its mirror image; beyond the threshold with the ratios on both sides of 1,
+    "inconclusive"; else "within threshold". The floor beyond it "moved"."""
+    base = CellChange(
+        *key,
+        status="",
+        baseline_median_s=before.median_s,
+        current_median_s=after.median_s,
+        measure=INSTRUCTIONS,
+    )
+    unverified = [
+        f"{side} {cell.verification.status}"
+        for side, cell in (("baseline", before), ("current", after))
+        if cell.verification.status != "passed"
+    ]
+    if unverified:
+        return _with(base, NOT_VERIFIED, ", ".join(unverified))
+    if before.rows != after.rows or before.operations != after.operations:
+        return _with(base, NOT_COMPARABLE, f"rows {before.rows} vs {after.rows}")
+    ratios = paired_count_ratios(after.instructions_rounds, before.instructions_rounds)
+    if not ratios:
+        return _with(base, NOT_COMPARABLE, "a count of zero")
+    ratio = median(ratios)
+    upper, lower = 1 + threshold, 1 / (1 + threshold)
+    if ratio > upper:
+        status = REGRESSION if min(ratios) > 1 else INCONCLUSIVE
+    elif ratio < lower:
+        status = IMPROVEMENT if max(ratios) < 1 else INCONCLUSIVE
+    else:
+        status = WITHIN
+    if key[2] == FLOOR and status in (REGRESSION, IMPROVEMENT):
+        status = FLOOR_MOVED
+    reason = (
+        f"instructions/op {count_text(before.instructions_per_op)} → "
+        f"{count_text(after.instructions_per_op)}"
+    )
+    if status == INCONCLUSIVE:
+        reason += "; some rounds moved the other way"
+    return replace(
+        base,
+        status=status,
+        ratio=ratio,
+        ci_low=min(ratios),
+        ci_high=max(ratios),
+        reason=reason,
+        # the smallest rise flagged: beyond the threshold, and enough to lift the lowest
+        # round's ratio above 1
+        catches=max(upper, ratio / min(ratios)),
+    )
+
+
+def paired_count_ratios(numerator: list[int], denominator: list[int]) -> list[float]:
+    """Round i over round i, for the rounds both have (rounds run in the same order in
+    every run, and interleave the backends within one)."""
+    return [a / b for a, b in zip(numerator, denominator, strict=False) if b > 0]
 
 
 def judge(
@@ -482,64 +573,7 @@ def _key(cell: Cell, keys: dict[str, str], sweep: bool = False) -> tuple[str, st
     return keys.get(cell.database, cell.database), scenario, cell.backend, cell.idiom
 
 
-def _database_notes(
-    baseline: RunResult,
-    current: RunResult,
-    base_keys: dict[str, str],
-    current_keys: dict[str, str],
-) -> list[str]:
-    before = {base_keys[d.label]: d for d in baseline.databases}
-    after = {current_keys[d.label]: d for d in current.databases}
-    notes = []
-    for key, b in before.items():
-        a = after.get(key)
-        if a is None:
-            continue
-        for fact in _DATABASE_FACTS:
-            if getattr(b, fact) != getattr(a, fact) and getattr(a, fact) and getattr(b, fact):
-                notes.append(
-                    f"{key}: {fact.replace('_', ' ')} differs: "
-                    f"baseline {_short(b, fact)}, current {_short(a, fact)}"
-                )
-    return notes
-
-
-def _short(info: DatabaseInfo, fact: str) -> str:
-    value = str(getattr(info, fact))
-    return value.split(" on ")[0].split(",")[0] if fact == "server_version" else value
-
-
-def _mapping_notes(what: str, before: dict, after: dict) -> list[str]:
-    return [
-        f"{what} {key} differs: baseline {before.get(key, '—')}, current {after.get(key, '—')}"
-        for key in _ordered_union(before, after)
-        if before.get(key) != after.get(key)
-    ]
-
-
-def _plan_notes(before: dict, after: dict) -> list[str]:
-    notes = []
-    b_source, a_source = before.get("source", "ormbench run"), after.get("source", "ormbench run")
-    if b_source != a_source:
-        notes.append(f"made by different tools: baseline {b_source}, current {a_source}")
-    for key in ("rows", "sizes", "rounds", "warmup", "seed"):
-        if key in before and key in after and before[key] != after[key]:
-            notes.append(f"plan {key} differs: baseline {before[key]}, current {after[key]}")
-    if PYTEST_SOURCE in (b_source, a_source):
-        notes.append("pytest-benchmark rounds are not interleaved between backends")
-    return notes
-
-
-def _ordered_union(*mappings: dict) -> Iterable[str]:
-    seen: dict[str, None] = {}
-    for mapping in mappings:
-        seen.update(dict.fromkeys(mapping))
-    return seen
-
-
 def _with(change: CellChange, status: str, reason: str) -> CellChange:
-    from dataclasses import replace
-
     return replace(change, status=status, reason=reason)
 
 

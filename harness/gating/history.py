@@ -21,6 +21,7 @@ from pathlib import Path
 
 from backends import FLOOR
 from harness.gating.compare import (
+    DEFAULT_COUNT_THRESHOLD,
     DEFAULT_FLOOR_THRESHOLD,
     FLOOR_MOVED,
     IMPROVEMENT,
@@ -37,7 +38,9 @@ from harness.gating.compare import (
     _key,
 )
 from harness.gating.results_file import load_result
+from harness.measuring.instructions import INSTRUCTIONS
 from harness.targets.errors import ConfigurationError
+from reports.instructions import count_text
 from reports.model import Cell, RunResult
 
 MIN_HISTORY = 5
@@ -80,6 +83,11 @@ def load_history(folder: Path, current: RunResult, size: int) -> list[tuple[str,
     return runs[-size:]
 
 
+def count_figure(cell: Cell) -> float | None:
+    """One run's figure for a counted cell: its median instructions per operation."""
+    return cell.instructions_per_op if cell.verified else None
+
+
 def figure(cell: Cell, floor: Cell | None) -> float | None:
     """One run's figure for a cell: median of per-round (cell / floor), or its own median."""
     if not cell.verified or not cell.rounds_s:
@@ -108,6 +116,7 @@ def judge_history(
     threshold: float,
     current_name: str,
     folder: str,
+    count_threshold: float = DEFAULT_COUNT_THRESHOLD / 100,
 ) -> CompareResult:
     if len(history) < MIN_HISTORY:
         raise ConfigurationError(
@@ -118,24 +127,75 @@ def judge_history(
     notes = [f"judged against the last {len(history)} runs of this plan in {folder}"]
     past = [_cells(result) for _, result in history]
     now = _cells(current)
-    changes = [_judge_cell(key, cell, now, past, threshold) for key, cell in now.items()]
+    changes = [
+        _judge_cell(key, cell, now, past, threshold, count_threshold) for key, cell in now.items()
+    ]
     rule = (
         f"regression: the cell's figure (per-round time over the floor's, or its own) above "
         f"the history's 99% prediction band and above +{threshold * 100:g}%; improvement: "
         "the mirror image"
     )
-    return CompareResult(f"history {folder}", current_name, threshold, notes, changes, rule)
+    return CompareResult(
+        f"history {folder}",
+        current_name,
+        threshold,
+        notes,
+        changes,
+        rule,
+        count_threshold=count_threshold,
+    )
+
+
+def judge_count_history(key: Key, cell: Cell, counts: list[float], threshold: float) -> CellChange:
+    """A cell counted now and in at least MIN_HISTORY past runs: its median instructions per
+    operation against the history's, with the same 99% prediction band as times, in log
+    space, but never narrower than the count threshold (counts may repeat exactly)."""
+    value = cell.instructions_per_op
+    logs = [math.log(v) for v in counts]
+    mean, spread = statistics.fmean(logs), statistics.stdev(logs)
+    half = t_995(len(logs) - 1) * spread * math.sqrt(1 + 1 / len(logs))
+    band = max(half, math.log(1 + threshold))
+    change = math.log(value) - mean
+    status = WITHIN
+    if change > band:
+        status = REGRESSION
+    elif change < -band:
+        status = IMPROVEMENT
+    if key[3] == FLOOR and status in (REGRESSION, IMPROVEMENT):
+        status = FLOOR_MOVED
+    return CellChange(
+        *key,
+        status=status,
+        current_median_s=cell.median_s,
+        ratio=math.exp(change),
+        reason=(
+            f"instructions/op {count_text(value)} against {count_text(math.exp(mean))} over "
+            f"{len(counts)} runs; band ±{(math.exp(band) - 1) * 100:.2f}% (their spread "
+            f"±{(math.exp(half) - 1) * 100:.2f}%)"
+        ),
+        catches=math.exp(band + Z_POWER * spread * math.sqrt(1 + 1 / len(logs))),
+        measure=INSTRUCTIONS,
+    )
 
 
 def _judge_cell(
-    key: Key, cell: Cell, now: dict[Key, Cell], past: list[dict[Key, Cell]], threshold: float
+    key: Key,
+    cell: Cell,
+    now: dict[Key, Cell],
+    past: list[dict[Key, Cell]],
+    threshold: float,
+    count_threshold: float,
 ) -> CellChange:
-    """One cell of the current run against its figures in the past runs."""
+    """One cell of the current run against its figures in the past runs: its instructions
+    per operation where it and enough past runs were counted, else its time."""
     floor = _floor(now, key)
     value = figure(cell, floor)
     base = CellChange(*key, status="", current_median_s=cell.median_s)
     if not cell.verified:
         return _with(base, NOT_VERIFIED, f"current {cell.verification.status}")
+    counts = [v for cells in past if key in cells and (v := count_figure(cells[key])) is not None]
+    if cell.instructions_rounds and len(counts) >= MIN_HISTORY:
+        return judge_count_history(key, cell, counts, count_threshold)
     values = [
         v
         for cells in past
@@ -210,13 +270,21 @@ def compare_history(
     threshold_percent: float,
     size: int = DEFAULT_HISTORY,
     floor_threshold_percent: float = DEFAULT_FLOOR_THRESHOLD,
+    count_threshold_percent: float = DEFAULT_COUNT_THRESHOLD,
 ) -> CompareResult:
     from dataclasses import replace
 
     result = load_result(current)
     history = load_history(folder, result, size)
     history = [(name, r) for name, r in history if Path(name).resolve() != current.resolve()]
-    judged = judge_history(history, result, threshold_percent / 100, str(current), str(folder))
+    judged = judge_history(
+        history,
+        result,
+        threshold_percent / 100,
+        str(current),
+        str(folder),
+        count_threshold_percent / 100,
+    )
     return replace(judged, floor_threshold=floor_threshold_percent / 100)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from backends import FLOOR, ORM_PAIR
-from harness.judging.stats import Decision, Interval, holm, paired_decision, paired_ratio
+from harness.judging.stats import Decision, Interval, holm, median, paired_decision, paired_ratio
 from reports.format import plural
 from reports.model import Cell, Comparison, TraceCounts
 from scenarios.idioms import DOCUMENTED
@@ -108,6 +108,7 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
             verdict = "no verdict"
         else:
             verdict = f"{interval.estimate:.2f}x the floor"
+        counted = instructions_ratio(a, b)
         comparisons.append(
             Comparison(
                 database=a.database,
@@ -122,9 +123,56 @@ def build_comparisons(cells: Iterable[Cell], margin: float = DEFAULT_MARGIN) -> 
                 idiom=idiom,
                 differs=differs,
                 rows=a.rows,
+                instructions_ratio=counted[0] if counted else None,
+                instructions_low=counted[1] if counted else None,
+                instructions_high=counted[2] if counted else None,
+                instructions_verdict=instructions_verdict(a, b, counted, kind, margin),
             )
         )
     return comparisons
+
+
+def instructions_ratio(a: Cell, b: Cell) -> tuple[float, float, float] | None:
+    """Instructions per operation of `a` over `b`, round by round (the rounds interleave the
+    backends, so round i of each ran at the same point of the run): the median of the
+    per-round ratios, and the lowest and the highest of them. Counts are not samples of a noisy
+    clock: their whole range is the uncertainty, and it needs no interval beyond it. None where
+    either cell was not counted."""
+    if not (a.instructions_rounds and b.instructions_rounds) or a.operations != b.operations:
+        return None
+    ratios = [
+        x / y for x, y in zip(a.instructions_rounds, b.instructions_rounds, strict=False) if y > 0
+    ]
+    if not ratios:
+        return None
+    return median(ratios), min(ratios), max(ratios)
+
+
+def instructions_verdict(
+    a: Cell,
+    b: Cell,
+    counted: tuple[float, float, float] | None,
+    kind: str = "orm",
+    margin: float = DEFAULT_MARGIN,
+) -> str:
+    """ "SQLAlchemy 1.56x fewer instructions" when the counts' whole range lies outside the
+    practical-difference band, "no practical difference" when wholly inside, "too close to
+    call" otherwise; for the floor, the multiple. "" where not counted."""
+    if counted is None:
+        return ""
+    if not (a.verified and b.verified):
+        return "no verdict: verification did not pass"
+    ratio, low, high = counted
+    if kind != "orm":
+        return f"{ratio:.2f}x the floor's instructions"
+    band = 1 + margin / 100
+    if high < 1 / band:
+        return f"{TITLES.get(a.backend, a.backend)} {1 / ratio:.2f}x fewer instructions"
+    if low > band:
+        return f"{TITLES.get(b.backend, b.backend)} {ratio:.2f}x fewer instructions"
+    if low >= 1 / band and high <= band:
+        return f"no practical difference (within ±{margin:g}%)"
+    return f"too close to call: the counts' range crosses ±{margin:g}%"
 
 
 def _family_claims(

@@ -35,6 +35,11 @@ class Plan:
     # A size sweep (`--rows 100,1000,10000`): every size, smallest first, each scenario run at
     # each in turn; `rows` is then the smallest. Empty for a run of one size (`rows`).
     sizes: tuple[int, ...] = ()
+    # What is measured (harness.measuring.instructions.MEASURES): time always; "instructions"
+    # adds a counting pass per database under callgrind, its counts put beside the times.
+    measure: tuple[str, ...] = ("time",)
+    # This worker is that counting pass: each operation is counted, not timed.
+    counting: bool = False
 
     def row_sizes(self) -> tuple[int, ...]:
         return self.sizes or (self.rows,)

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from backends import Backend
+from harness.measuring.instructions import InstructionCounter
 from harness.measuring.plan import FLOOR, Unit
 from harness.targets.database import HarnessDatabase
 from harness.targets.urls import Target
@@ -55,6 +56,27 @@ def timed_call(
     finally:
         close_round(backend)
     return elapsed, cpu, result
+
+
+def counted_call(
+    backend: Backend,
+    scenario: Scenario,
+    argument: Any,
+    idiom: str,
+    counter: InstructionCounter,
+) -> tuple[int, Any]:
+    """The instructions one run of the operation executed, and what it returned: the round
+    handled as `timed_call` handles it, the counter's start and stop where the clock reads
+    are."""
+    call = backend.runner(scenario, idiom)
+    open_round(backend)
+    try:
+        counter.start()
+        result = call(argument)
+        count = counter.stop()
+    finally:
+        close_round(backend)
+    return count, result
 
 
 def timed_run(

@@ -15,6 +15,7 @@ from backends import load_backend
 from harness.judging.projection import project
 from harness.judging.sweep import build_sweep
 from harness.judging.verdicts import build_comparisons
+from harness.measuring.instructions import INSTRUCTIONS
 from harness.measuring.plan import Plan
 from harness.measuring.progress import ProgressSink
 from harness.measuring.shards import shard_scenarios
@@ -89,8 +90,10 @@ def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = N
     if progress:
         runs = sum(map(len, sliced)) * len(plan.row_sizes())  # every size of every scenario
         # Each scenario's rounds, and its trace-and-verify pass after them (with the memory
-        # pass): untimed work the time left must count too, a round's worth or more.
-        progress.planned(runs * (plan.warmup + plan.rounds + 1))
+        # pass): untimed work the time left must count too, a round's worth or more. A
+        # counting pass (--measure instructions) runs every round again, under valgrind.
+        counting = runs * (plan.warmup + plan.rounds) if INSTRUCTIONS in plan.measure else 0
+        progress.planned(runs * (plan.warmup + plan.rounds + 1) + counting)
     for target, scenarios in zip(targets, sliced, strict=True):
         if not scenarios:
             continue  # another shard runs this database
@@ -100,6 +103,8 @@ def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = N
         before = len(collector.databases)
         try:
             run_in_worker(target, replace(plan, scenarios=scenarios), collector)
+            if INSTRUCTIONS in plan.measure:
+                count_instructions(target, replace(plan, scenarios=scenarios), collector, before)
         except KeyboardInterrupt:
             incomplete = INTERRUPTED_REASON
             _mark_error(collector, before, target, incomplete)
@@ -132,12 +137,62 @@ def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = N
 
 
 def recorded_plan(plan: Plan) -> dict[str, Any]:
-    """The plan as results.json records it: `sizes` only for a sweep, so that a run of one
-    size records what it always did."""
+    """The plan as results.json records it: `sizes` only for a sweep and `measure` only with
+    counts, so that a run records what it always did; `counting` is a worker's own flag."""
     recorded = asdict(plan)
+    del recorded["counting"]
     if not plan.sizes:
         del recorded["sizes"]
+    if INSTRUCTIONS not in plan.measure:
+        del recorded["measure"]
     return recorded
+
+
+def count_instructions(target: Target, plan: Plan, collector: _Collector, before: int) -> None:
+    """The database's counting pass (harness.measuring.instructions): the same plan again in
+    a worker under callgrind, each operation counted instead of timed, with the same rounds,
+    checks and trace pass; its counts are put on the timed pass's cells. A cell whose counting
+    pass did not pass its checks fails, with the counting pass's reason."""
+    counted: list[Cell] = []
+    progress = collector.progress
+    label = f"{target.label} (counting)"
+
+    def keep(kind: str, payload: Any) -> None:
+        if kind == "cell":
+            counted.append(payload)
+        elif kind == "warning":
+            collector(kind, payload)
+        elif kind == "progress" and progress is not None:
+            scenario, done, total = payload
+            progress.round(label, scenario, done, total)
+
+    if progress:
+        progress(f"{label}: starting")
+    try:
+        run_in_worker(target, replace(plan, counting=True), keep)
+    finally:
+        _attach_counts(collector, before, counted)
+
+
+def _attach_counts(collector: _Collector, before: int, counted: list[Cell]) -> None:
+    if not collector.databases[before:]:
+        return
+    label = collector.databases[before].label
+    by_key = {(c.scenario, c.rows, c.backend, c.idiom): c for c in counted}
+    for index, cell in enumerate(collector.cells):
+        if cell.database != label:
+            continue
+        twin = by_key.get((cell.scenario, cell.rows, cell.backend, cell.idiom))
+        if twin is None:
+            continue
+        if twin.verified or not cell.verified:
+            collector.cells[index] = replace(cell, instructions_rounds=twin.instructions_rounds)
+            continue
+        reason = f"counting pass: {twin.verification.reason}"
+        collector.cells[index] = replace(
+            cell,
+            verification=replace(cell.verification, status=twin.verification.status, reason=reason),
+        )
 
 
 def _mark_error(collector: _Collector, before: int, target: Target, error: str) -> None:

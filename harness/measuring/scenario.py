@@ -13,6 +13,7 @@ from harness.measuring.checks import (
     timed_rounds_differ,
     work_counter,
 )
+from harness.measuring.instructions import InstructionCounter
 from harness.measuring.plan import (
     FLOOR,
     Emit,
@@ -22,7 +23,7 @@ from harness.measuring.plan import (
     plan_units,
     unsupported_reason,
 )
-from harness.measuring.rounds import settle_sqlite_file, timed_call
+from harness.measuring.rounds import counted_call, settle_sqlite_file, timed_call
 from harness.measuring.trace_pass import measure_peak_memory, trace_unit
 from harness.targets.database import HarnessDatabase
 from harness.targets.errors import describe_error
@@ -47,6 +48,7 @@ class RoundsSeen:
     # (round number, the database's count of the round's reads and writes)
     statements: dict[Unit, list[tuple[int, dict[str, int]]]] = field(default_factory=dict)
     checked: dict[Unit, int] = field(default_factory=dict)  # rounds that passed the checks
+    counts: dict[Unit, list[int]] = field(default_factory=dict)  # a counting pass's rounds
     error: str | None = None  # the scenario itself failed (not one backend)
     # A read scenario's table as the rounds left it, checked after each: loaded once for all
     # the passes, unless a run failed (it may have changed it), when each pass loads afresh.
@@ -59,6 +61,7 @@ class RoundsSeen:
             self.writes[unit] = set()
             self.statements[unit] = []
             self.checked[unit] = 0
+            self.counts[unit] = []
 
 
 def run_scenario(
@@ -79,7 +82,8 @@ def run_scenario(
     # After every timed round and trace pass: the memory figures never share a round with a
     # clock read, and tracemalloc's own cost never reaches a timing.
     peaks = peak_memory(plan, scenario, db, backends, seen, traced)
-    emit("traced", scenario.name)  # the trace and memory passes: a step of the progress too
+    if not plan.counting:  # (a counting pass says its progress once per scenario, below)
+        emit("traced", scenario.name)  # the trace and memory passes: a step of the progress
     cells = []
     for name, backend in backends.items():
         cells += _cells_of(target, plan, scenario, capabilities, name, backend, seen, traced, peaks)
@@ -100,6 +104,7 @@ def time_rounds(
     seen = RoundsSeen(units)
     total = plan.warmup + plan.rounds
     counters = {name: work_counter(backend, db) for name, backend in backends.items()}
+    instrument = InstructionCounter() if plan.counting else None
     try:
         for counter in counters.values():
             counter.settle()  # what earlier passes left pending must not reach a round's count
@@ -113,8 +118,24 @@ def time_rounds(
                     work = None  # the last round's state goes before the next is made
                     work = scenario.prepare(db)
                 backend, counter = backends[unit.backend], counters[unit.backend]
-                _one_round(target, scenario, db, backend, counter, unit, work, index, plan, seen)
-            emit("progress", (scenario.name, index + 1, total))
+                _one_round(
+                    target,
+                    scenario,
+                    db,
+                    backend,
+                    counter,
+                    unit,
+                    work,
+                    index,
+                    plan,
+                    seen,
+                    instrument,
+                )
+            # A counting pass says so once per scenario: the event queue's thread sending a
+            # progress line while the next round's first operation runs would take the
+            # interpreter lock from it at moments the clock decides, and its count would move.
+            if not plan.counting or index + 1 == total:
+                emit("progress", (scenario.name, index + 1, total))
     except Exception as exc:
         seen.error = describe_error(exc, target)
     if seen.error is None and not seen.broken:
@@ -133,14 +154,23 @@ def _one_round(
     index: int,
     plan: Plan,
     seen: RoundsSeen,
+    instrument: InstructionCounter | None = None,
 ) -> None:
-    """Round `index` of `unit`: timed, then checked untimed; noted in `seen`."""
+    """Round `index` of `unit`: timed (or, in a counting pass, its instructions counted by
+    `instrument`), then checked untimed; noted in `seen`."""
     file_counter = db.write_counter()
     try:
         # The database's count of the round's reads and writes, read around it
         # untimed (harness.wire.counters).
         before = counter.before()
-        elapsed, cpu, result = timed_call(backend, scenario, work.argument, unit.run_idiom)
+        count = 0
+        if instrument is not None:
+            elapsed = cpu = 0.0  # a counting pass runs under valgrind: not timed
+            count, result = counted_call(
+                backend, scenario, work.argument, unit.run_idiom, instrument
+            )
+        else:
+            elapsed, cpu, result = timed_call(backend, scenario, work.argument, unit.run_idiom)
         moved = counter.moved(before)
     except Exception as exc:  # this backend broke: its cells say why, others go on
         seen.broken[unit] = Outcome("error", describe_error(exc, target))
@@ -161,6 +191,8 @@ def _one_round(
     if index >= plan.warmup:
         seen.timings[unit].append(elapsed)
         seen.cpu_times[unit].append(cpu)
+        if instrument is not None:
+            seen.counts[unit].append(count)
 
 
 def trace_units(
@@ -209,7 +241,7 @@ def peak_memory(
 ) -> dict[Unit, int | None]:
     """Each unit's peak Python allocation where the plan or the scenario asks for it and the
     unit passed; None elsewhere."""
-    wanted = plan.memory or scenario.measures_memory
+    wanted = (plan.memory or scenario.measures_memory) and not plan.counting
     measured = [
         u for u in seen.units if wanted and seen.error is None and traced[u][1].status == "passed"
     ]
@@ -281,6 +313,7 @@ def _cells_of(
                 idiom_doc=type(backend).idiom_doc(type(scenario), unit.run_idiom),
                 peak_alloc_bytes=peaks[unit],
                 cpu_rounds_s=seen.cpu_times[unit],
+                instructions_rounds=seen.counts[unit],
             )
         )
     return cells

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import queue
 import signal
 import time
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from harness.measuring.database import run_database
+from harness.measuring.instructions import valgrind_python
 from harness.measuring.plan import Emit, Plan
 from harness.targets.database import HarnessDatabase, tables_of
 from harness.targets.errors import OrmbenchError, describe_error
@@ -125,8 +127,15 @@ def _drain(
 def run_in_worker(target: Target, plan: Plan, emit: Emit) -> None:
     """Run one database in a fresh process; re-raise its error here. Events reach `emit` as
     they happen, so cells finished before a failure are kept. On Ctrl-C the worker is asked
-    to stop, drops its tables, and KeyboardInterrupt is raised here."""
-    run_worker(_worker, tables_of(plan.scenario_classes()), target, plan, emit)
+    to stop, drops its tables, and KeyboardInterrupt is raised here. A counting pass
+    (`plan.counting`) runs its worker under valgrind's callgrind
+    (harness.measuring.instructions)."""
+    tables = tables_of(plan.scenario_classes())
+    if not plan.counting:
+        run_worker(_worker, tables, target, plan, emit)
+        return
+    with valgrind_python() as executable:
+        run_worker(_worker, tables, target, plan, emit, executable)
 
 
 def run_worker(
@@ -135,13 +144,24 @@ def run_worker(
     target: Target,
     plan: Any,
     emit: Emit,
+    executable: str | None = None,
 ) -> None:
     """`worker(target, plan, events)` in a fresh process (see run_in_worker); `tables` are
-    the ones it creates, dropped from here should it die before it can."""
+    the ones it creates, dropped from here should it die before it can. `executable`: the
+    program that starts the worker's Python (a launcher under valgrind), else this Python."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     process = context.Process(target=worker, args=(target, plan, events), daemon=True)
-    process.start()
+    if executable is None:
+        process.start()
+    else:
+        # multiprocessing has one executable for the whole process: set it for this start.
+        usual = multiprocessing.spawn.get_executable()
+        context.set_executable(executable)
+        try:
+            process.start()
+        finally:
+            context.set_executable(usual)
     owned: list[str] = []  # the run id of tables the worker created, until it drops them
 
     def watch(kind: str, payload: Any) -> None:

@@ -1,0 +1,47 @@
+"""A test-only backend that costs a known amount more CPU than SQLAlchemy, to prove that
+`ormbench compare` on instruction counts (`run --measure instructions`) flags it. It does exactly
+SQLAlchemy's work, then a loop of pure Python work: ORMBENCH_TEST_EXTRA_INSTRUCTIONS gives, per
+scenario, the instructions to add per operation ("get=16000,filter=9000"; a plain number applies
+to every scenario). It stands in for SQLAlchemy by name (`--backends cpu_backends:...`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from backends.sqlalchemy_orm import SqlAlchemyOrm
+from scenarios import Scenario
+
+# Instructions of one iteration of `burn`'s loop on CPython 3.11, counted under callgrind
+# (100,000 iterations: 19.38M). Another Python may differ; the tests only need "more".
+INSTRUCTIONS_PER_ITERATION = 194
+
+
+def extra_per_operation(scenario: str) -> float:
+    text = os.environ.get("ORMBENCH_TEST_EXTRA_INSTRUCTIONS", "0")
+    if "=" not in text:
+        return float(text)
+    pairs = dict(part.split("=", 1) for part in text.split(",") if part)
+    return float(pairs.get(scenario, 0))
+
+
+def burn(iterations: int) -> None:
+    for _ in range(iterations):
+        pass
+
+
+class CostlierSqlAlchemy(SqlAlchemyOrm):
+    """SQLAlchemy ORM, each operation followed by a fixed loop of extra CPU work."""
+
+    def runner(self, scenario: Scenario, idiom: str) -> Callable[[Any], Any]:
+        operation = super().runner(scenario, idiom)
+        extra = extra_per_operation(scenario.name) * scenario.operations()
+        iterations = round(extra / INSTRUCTIONS_PER_ITERATION)
+
+        def costlier(argument: Any) -> Any:
+            result = operation(argument)
+            burn(iterations)
+            return result
+
+        return costlier
