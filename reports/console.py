@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rich.cells import cell_len
 from rich.console import Console
 from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -359,10 +360,20 @@ def _print_cells(
     unbounded = console.options.update(max_width=10**6)
     for count in range(len(optional), -1, -1):
         table = _cells_table(result, label, groups, optional[:count])
-        if Measurement.get(console, unbounded, table).minimum <= console.width:
+        if Measurement.get(console, unbounded, table).minimum <= console.width and _laid_out_within(
+            console, table
+        ):
             console.print(table)
             return optional[:count]
     return _print_cell_lines(result, label, groups, console, optional)
+
+
+def _laid_out_within(console: Console, table: Table) -> bool:
+    """Does rich lay `table` out within the console's width? Its measured minimum can fit
+    while the layout it then chooses (the idiom wrapped no narrower than "as documented") is
+    a few columns wider, and the console would crop the last column away."""
+    lines = Segment.split_lines(console.render(table, console.options))
+    return max((Segment.get_line_length(line) for line in lines), default=0) <= console.width
 
 
 def _print_cell_lines(

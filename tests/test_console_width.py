@@ -166,3 +166,12 @@ def test_charts_draw_one_comparison_where_both_idioms_are_the_same_code(result):
     page = html.render(result)
     assert "delete · as documented = equal work" in page and "delete · equal work" not in page
     assert "create · as documented" in page and "create · equal work" in page
+
+
+def test_the_verified_column_is_never_cropped_away(result):
+    """A table rich lays out a few columns wider than the console is cropped at its edge: the
+    last column, each cell's verification, would vanish without a sign. Every width from a
+    narrow terminal to a wide one."""
+    for width in range(80, 181):
+        text = render(result, width)
+        assert text.count("passed") >= len(result.cells), (width, text)
