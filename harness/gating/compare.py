@@ -357,15 +357,8 @@ def judge_counts(
         current_median_s=after.median_s,
         measure=INSTRUCTIONS,
     )
-    unverified = [
-        f"{side} {cell.verification.status}"
-        for side, cell in (("baseline", before), ("current", after))
-        if cell.verification.status != "passed"
-    ]
-    if unverified:
-        return _with(base, NOT_VERIFIED, ", ".join(unverified))
-    if before.rows != after.rows or before.operations != after.operations:
-        return _with(base, NOT_COMPARABLE, f"rows {before.rows} vs {after.rows}")
+    if (unjudged := _unjudged(base, before, after)) is not None:
+        return unjudged
     ratios = paired_count_ratios(after.instructions_rounds, before.instructions_rounds)
     if not ratios:
         return _with(base, NOT_COMPARABLE, "a count of zero")
@@ -421,15 +414,8 @@ def judge(
         baseline_median_s=before.median_s,
         current_median_s=after.median_s,
     )
-    unverified = [
-        f"{side} {cell.verification.status}"
-        for side, cell in (("baseline", before), ("current", after))
-        if cell.verification.status != "passed"
-    ]
-    if unverified:
-        return _with(base, NOT_VERIFIED, ", ".join(unverified))
-    if before.rows != after.rows or before.operations != after.operations:
-        return _with(base, NOT_COMPARABLE, f"rows {before.rows} vs {after.rows}")
+    if (unjudged := _unjudged(base, before, after)) is not None:
+        return unjudged
     if not before.rounds_s or not after.rounds_s:
         return _with(base, NOT_COMPARABLE, "no timed rounds on one side")
     fewest = min(len(before.rounds_s), len(after.rounds_s))
@@ -571,6 +557,21 @@ def _key(cell: Cell, keys: dict[str, str], sweep: bool = False) -> tuple[str, st
     several sizes) the scenario names the size, "get (1,000 rows)", so sizes stay apart."""
     scenario = f"{cell.scenario} ({cell.rows:,} rows)" if sweep else cell.scenario
     return keys.get(cell.database, cell.database), scenario, cell.backend, cell.idiom
+
+
+def _unjudged(base: CellChange, before: Cell, after: Cell) -> CellChange | None:
+    """The change of a cell that cannot be judged, on time or on counts: a side that did not
+    pass verification, or a different size; None when it can be."""
+    unverified = [
+        f"{side} {cell.verification.status}"
+        for side, cell in (("baseline", before), ("current", after))
+        if cell.verification.status != "passed"
+    ]
+    if unverified:
+        return _with(base, NOT_VERIFIED, ", ".join(unverified))
+    if before.rows != after.rows or before.operations != after.operations:
+        return _with(base, NOT_COMPARABLE, f"rows {before.rows} vs {after.rows}")
+    return None
 
 
 def _with(change: CellChange, status: str, reason: str) -> CellChange:
