@@ -91,8 +91,9 @@ def execute(plan: Plan, targets: list[Target], progress: ProgressSink | None = N
         runs = sum(map(len, sliced)) * len(plan.row_sizes())  # every size of every scenario
         # Each scenario's rounds, and its trace-and-verify pass after them (with the memory
         # pass): untimed work the time left must count too, a round's worth or more. A
-        # counting pass (--measure instructions) runs every round again, under valgrind.
-        counting = runs * (plan.warmup + plan.rounds) if INSTRUCTIONS in plan.measure else 0
+        # counting pass (--measure instructions) runs every scenario again under valgrind,
+        # and says so once per scenario (harness.measuring.scenario.time_rounds): a step each.
+        counting = runs if INSTRUCTIONS in plan.measure else 0
         progress.planned(runs * (plan.warmup + plan.rounds + 1) + counting)
     for target, scenarios in zip(targets, sliced, strict=True):
         if not scenarios:
