@@ -4,11 +4,13 @@ test session creates and drops. Where a server is absent they skip locally, and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,8 +66,41 @@ def _scratch_database(admin_url: str, what: str) -> Iterator[str]:
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {name}"))
+        _drop_scratch_database(engine, target.family, name)
+
+
+def _drop_scratch_database(engine, family: str, name: str) -> None:
+    """Drop a scratch database, ending the sessions that still use it (ours: it is ours).
+
+    A worker's session can outlive its process for a moment on the server's side, and SQL
+    Server then refuses the drop ("currently in use"): its sessions in that database are
+    killed and the drop tried again. PostgreSQL's `WITH (FORCE)` does the same in one
+    statement; MariaDB drops regardless.
+    """
+    from sqlalchemy import exc, text
+
+    statement = f"DROP DATABASE {name}" + (" WITH (FORCE)" if family == "postgresql" else "")
+    try:
+        for attempt in range(10):
+            with engine.connect() as conn:
+                try:
+                    conn.execute(text(statement))
+                    return
+                except exc.DBAPIError:
+                    if family != "mssql" or attempt == 9:
+                        raise
+                sessions = conn.execute(
+                    text(
+                        "SELECT session_id FROM sys.dm_exec_sessions "
+                        "WHERE database_id = DB_ID(:name) AND session_id <> @@SPID"
+                    ),
+                    {"name": name},
+                ).scalars()
+                for session in list(sessions):
+                    with contextlib.suppress(exc.DBAPIError):  # it may have ended meanwhile
+                        conn.execute(text(f"KILL {int(session)}"))
+            time.sleep(0.5)
+    finally:
         engine.dispose()
 
 
