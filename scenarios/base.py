@@ -15,6 +15,8 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from hashlib import sha256
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from scenarios.contract import WorkContract
@@ -42,6 +44,10 @@ class Tables(Protocol):
 
     def reset(self, *tables: Table) -> None: ...
     def load(self, rows: Iterable[Row], table: Table = ...) -> list[int]: ...
+
+
+# Objects per repr hashed at a time by `returned_fingerprint`.
+_FINGERPRINT_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,26 @@ class Scenario(ABC):
         if type(self).returned is Scenario.returned:
             return Digest().update(self._normalised(result)).value()
         return digest(self.returned(result))
+
+    def returned_fingerprint(self, result: Any) -> str | None:
+        """What a run returned, each object's columns as the ORM or the driver hands them
+        over (no normalisation), hashed like `HarnessDatabase.fingerprint`: equal
+        fingerprints, equal returned values. None where it cannot be read so: a result that
+        cannot be read twice (the full check reads it again when the fingerprint is new), or
+        a scenario that reads its result its own way (`returned` overridden)."""
+        if type(self).returned is not Scenario.returned or not isinstance(result, list | tuple):
+            return None
+        table = self.checked_table
+        columns = ALL_COLUMNS if table is item_table else tuple(c.name for c in table.columns)
+        hashed, read = sha256(), attrgetter(*columns)
+        for start in range(0, len(result), _FINGERPRINT_BATCH):
+            batch = result[start : start + _FINGERPRINT_BATCH]
+            if batch and isinstance(batch[0], tuple | list):  # a driver's rows (the floor's)
+                values = [tuple(row) for row in batch]
+            else:
+                values = list(map(read, batch))
+            hashed.update(repr(values).encode())
+        return f"{len(result)}:{hashed.hexdigest()}"
 
     def _normalised(self, result: Any) -> Iterator[NormalRow]:
         table = self.checked_table

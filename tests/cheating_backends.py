@@ -119,3 +119,49 @@ class TimedOnlyMemoryGetSqlAlchemy(SqlAlchemyOrm):
         if self.tracer is None:
             self.remembered = objects
         return objects
+
+
+class LateWrongBulkCreateDjango(DjangoOrm):
+    """Django whose bulk_create writes every row right in its first two runs, and from the
+    third on one row with another quantity: a table state no earlier round left."""
+
+    runs = 0
+
+    @replaces("bulk_create")
+    def bulk_create(self, rows: Sequence[RowData]) -> list[Any]:
+        self.runs += 1
+        if self.runs >= 3:
+            rows = [{**rows[0], "quantity": rows[0]["quantity"] + 1}, *rows[1:]]
+        with self.atomic():
+            return self.Item.objects.bulk_create([self.Item(**row) for row in rows])
+
+
+class LateStaleFilterDjango(DjangoOrm):
+    """Django whose filter returns the right rows in its first two runs, and from the third
+    on one object with another name, the table untouched: a wrong read, not a wrong write."""
+
+    runs = 0
+
+    @replaces("filter")
+    def filter(self, prefix: str) -> list[Any]:
+        self.runs += 1
+        found = list(self.Item.objects.filter(name__startswith=prefix).order_by("id"))
+        if self.runs >= 3 and found:
+            found[-1].name = found[-1].name + "-stale"
+        return found
+
+
+class LateWritingFilterDjango(DjangoOrm):
+    """Django whose filter returns the right rows every run, and from the third on also
+    changes a row it did not return: the read is right, the table it leaves is not."""
+
+    runs = 0
+
+    @replaces("filter")
+    def filter(self, prefix: str) -> list[Any]:
+        self.runs += 1
+        found = list(self.Item.objects.filter(name__startswith=prefix).order_by("id"))
+        if self.runs >= 3:
+            others = self.Item.objects.exclude(name__startswith=prefix).order_by("id")
+            others.filter(pk=others.values_list("pk", flat=True).first()).update(quantity=-1)
+        return found

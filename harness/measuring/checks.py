@@ -4,9 +4,11 @@ the equal-work cell that beat the floor."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from hashlib import sha256
 from typing import Any
 
 from backends import Backend
@@ -95,6 +97,54 @@ class RoundCheck:
     statements: dict[str, int] | None = None
 
 
+class Proven:
+    """The states a scenario's runs were proved to leave, by fingerprint: the work asked
+    for, the table's rows as the driver reads them and what the operation returned as the
+    ORM hands it over, none of it normalised (`HarnessDatabase.fingerprint`,
+    `Scenario.returned_fingerprint`). The full check is a function of exactly these, so a
+    run whose fingerprints equal those of a run that passed it has passed it too: it is
+    proved without normalising every row again. A new state (the first round of a unit, a
+    backend's other types, a table or a result that changed) gets the full check."""
+
+    def __init__(self) -> None:
+        self._states: set[tuple[str, str, str]] = set()
+        self._work: weakref.ref[Work] | None = None
+        self._work_key = ""
+
+    def __contains__(self, state: tuple[str, str, str] | None) -> bool:
+        return state is not None and state in self._states
+
+    def add(self, state: tuple[str, str, str] | None) -> None:
+        if state is not None:
+            self._states.add(state)
+
+    def state(
+        self, scenario: Scenario, work: Work, result: Any, db: HarnessDatabase, backend: Backend
+    ) -> tuple[str, str, str] | None:
+        """A run's fingerprints, `result` read with statements forbidden (what it returned
+        where the check holds it, else None); None where they cannot be taken."""
+        returned = ""
+        if result is not None:
+            with backend.statements_forbidden():
+                fingerprint = scenario.returned_fingerprint(result)
+            if fingerprint is None:
+                return None
+            returned = fingerprint
+        return self._key(work), db.fingerprint(scenario.checked_table), returned
+
+    def _key(self, work: Work) -> str:
+        """What `work` asks for, hashed: computed once per prepared round."""
+        if self._work is None or self._work() is not work:
+            asked = (work.expected_table, work.returns_created, work.expected_result is None)
+            hashed = sha256(repr(asked).encode())
+            for rows in (work.expected_result or [], work.kept_rows):
+                for start in range(0, len(rows), 10_000):
+                    hashed.update(repr(rows[start : start + 10_000]).encode())
+                hashed.update(b"|")
+            self._work, self._work_key = weakref.ref(work), hashed.hexdigest()
+        return self._work_key
+
+
 def check_run(
     scenario: Scenario,
     work: Work,
@@ -102,15 +152,46 @@ def check_run(
     result: Any,
     db: HarnessDatabase,
     counter_before: int | None,
+    proven: Proven | None = None,
 ) -> RoundCheck:
     """Verify one run, untimed: what the operation returned (read with statements forbidden,
-    so objects that were not fully loaded fail here), and the table state."""
-    table = scenario.checked_table
-    write_transactions = db.write_transactions(counter_before, scenario.writes_every_row, table)
+    so objects that were not fully loaded fail here), and the table state. With `proven`, a
+    run that left a state proved before passes on its fingerprints; a new state gets the
+    full check and, passed, joins `proven`."""
+    write_transactions = db.write_transactions(
+        counter_before, scenario.writes_every_row, scenario.checked_table
+    )
+    held = work.expected_result is not None or (work.returns_created and result is not None)
+    state = None
+    if proven is not None and (result is not None or not held):
+        try:
+            state = proven.state(scenario, work, result if held else None, db, backend)
+        except Exception as exc:  # DetachedInstanceError, StatementWhileVerifying, ...
+            return RoundCheck(Outcome("failed", _not_loaded(exc)), write_transactions)
+        if state in proven:
+            return RoundCheck(Outcome("passed"), write_transactions)
+    outcome = _full_check(scenario, work, backend, result, db, held)
+    if proven is not None and outcome.status == "passed":
+        proven.add(state)
+    return RoundCheck(outcome, write_transactions)
+
+
+def _not_loaded(exc: BaseException) -> str:
+    return (
+        "reading the returned objects needed the database: they were not fully "
+        f"loaded ({type(exc).__name__})"
+    )
+
+
+def _full_check(
+    scenario: Scenario, work: Work, backend: Backend, result: Any, db: HarnessDatabase, held: bool
+) -> Outcome:
+    """What the operation returned, normalised, and the table's normalised state, held to
+    what `work` asks for (`held`: the check holds what the operation returned)."""
     returned, returned_ids = None, None
-    if work.expected_result is not None or (work.returns_created and result is not None):
+    if held:
         if result is None:
-            return RoundCheck(Outcome("failed", "the operation returned nothing"))
+            return Outcome("failed", "the operation returned nothing")
         try:
             with backend.statements_forbidden():
                 if work.expected_result is not None:
@@ -118,18 +199,14 @@ def check_run(
                 else:  # what it created, held to the table's rows: their digests suffice
                     returned_ids = scenario.returned_digest(result)
         except Exception as exc:  # DetachedInstanceError, StatementWhileVerifying, ...
-            reason = (
-                "reading the returned objects needed the database: they were not fully "
-                f"loaded ({type(exc).__name__})"
-            )
-            return RoundCheck(Outcome("failed", reason), write_transactions)
+            return Outcome("failed", _not_loaded(exc))
     # One streamed read of the table serves every check: its digest, with the ids where the
     # returned rows or the kept ones are held to them.
+    table = scenario.checked_table
     with_ids = returned_ids is not None or bool(work.kept_rows)
     state = db.scan_table(table, with_ids=with_ids, kept=work.kept_rows)
     created = Created(returned_ids, state.with_ids, state.missing) if with_ids else None
-    outcome = scenario.verify(work, state.digest, returned, created)
-    return RoundCheck(outcome, write_transactions)
+    return scenario.verify(work, state.digest, returned, created)
 
 
 # SQLite's page count moves by a few pages with the file's free-list state alone (a page freed

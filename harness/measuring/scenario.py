@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from backends import Backend
 from harness.judging.stats import iqr, median
 from harness.measuring.checks import (
+    Proven,
     check_run,
     mark_faster_than_floor,
     timed_rounds_differ,
@@ -53,6 +54,9 @@ class RoundsSeen:
     # A read scenario's table as the rounds left it, checked after each: loaded once for all
     # the passes, unless a run failed (it may have changed it), when each pass loads afresh.
     loaded: Work | None = None
+    # The states the runs were proved to leave, by fingerprint (checks.Proven): shared by
+    # the rounds of every unit, the trace pass and the memory pass.
+    proven: Proven = field(default_factory=Proven)
 
     def __post_init__(self) -> None:
         for unit in self.units:
@@ -176,7 +180,7 @@ def _one_round(
         seen.broken[unit] = Outcome("error", describe_error(exc, target))
         counter.settle()
         return
-    check = check_run(scenario, work, backend, result, db, file_counter)
+    check = check_run(scenario, work, backend, result, db, file_counter, seen.proven)
     del result  # what the round returned, before the next round makes its own
     if moved is not None:
         seen.statements[unit].append((index + 1, moved))
@@ -219,6 +223,7 @@ def trace_units(
             capabilities,
             tuple(backends.values()),
             seen.loaded,
+            seen.proven,
         )
         if outcome.status != "passed":
             seen.loaded = None
@@ -253,7 +258,9 @@ def peak_memory(
         except Exception:  # the database went away: the cells already say so, or will
             measured = []
         for unit in measured:
-            peaks[unit] = measure_peak_memory(backends[unit.backend], unit, scenario, db, shared)
+            peaks[unit] = measure_peak_memory(
+                backends[unit.backend], unit, scenario, db, shared, seen.proven
+            )
     return peaks
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from backends import Backend
 from harness.measuring.checks import (
+    Proven,
     RoundCheck,
     backend_sessions,
     check_run,
@@ -99,13 +100,15 @@ def trace_unit(
     capabilities: Capabilities,
     others: tuple[Backend, ...] = (),
     work: Work | None = None,
+    proven: Proven | None = None,
 ) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
     """Run the operation once more, untimed, on a traced connection; check the work, and for
     an equal-work cell or the floor, hold the trace to the scenario's work contract.
     `others`: the run's other open backends, whose sessions' pending statistics are flushed
     before the server's counters are read (PostgreSQL). `work`: a read scenario's prepared
     state, which every round has left as it found it (checked after each): used as it is
-    instead of loading the table again."""
+    instead of loading the table again. `proven`: the states the rounds were proved to
+    leave (checks.Proven)."""
     tracer = Tracer()
     relay = open_relay(target)
     try:
@@ -139,7 +142,7 @@ def trace_unit(
         server, moved = _server_counts(backend, db, transactions_before, counter, before)
         counts = replace(counts, server_counters=server)
         during = tracer.statements + tracer.transaction_control
-        check = check_run(scenario, work, backend, result, db, file_counter)
+        check = check_run(scenario, work, backend, result, db, file_counter, proven)
         shape = result_shape(result)
         if shape is not None:
             counts = replace(counts, result_objects=shape.objects, result_rows=shape.rows)
@@ -190,6 +193,7 @@ def measure_peak_memory(
     scenario: Scenario,
     db: HarnessDatabase,
     work: Work | None = None,
+    proven: Proven | None = None,
 ) -> int | None:
     """Peak Python allocation, in bytes, of one more run of the operation: untimed, after the
     timed rounds and the trace pass, on fresh state (`scenario.prepare`; a read scenario's
@@ -211,7 +215,7 @@ def measure_peak_memory(
         finally:
             tracemalloc.stop()
             backend.end_round()
-        check = check_run(scenario, work, backend, result, db, None)
+        check = check_run(scenario, work, backend, result, db, None, proven)
     except Exception:  # the timed rounds and the trace pass report a backend that breaks
         return None
     return peak if check.outcome.status == "passed" else None

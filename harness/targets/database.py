@@ -6,7 +6,6 @@ from __future__ import annotations
 import platform
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -36,6 +35,7 @@ from harness.targets.errors import (
     setup_failed,
     setup_step,
 )
+from harness.targets.reading import TableReading
 from harness.targets.urls import (
     MSSQL_DEFAULT_ODBC_DRIVER,
     Target,
@@ -46,20 +46,14 @@ from reports.model import DatabaseInfo
 from scenarios import Capabilities
 from scenarios.data import Row
 from scenarios.schema import (
-    ALL_COLUMNS,
-    DATA_COLUMNS,
     OWNER_TABLE,
     TABLE_PREFIX,
-    Digest,
-    NormalRow,
     item_table,
-    row_normaliser,
 )
 
-# Rows per batch in which the harness generates and loads data (`load`) and reads a table back
-# (`scan_table`): the memory these steps hold is bounded by a batch, not by the table.
+# Rows per batch in which the harness generates and loads data (`load`): the memory it holds
+# is bounded by a batch, not by the table (harness.targets.reading reads back the same way).
 LOAD_BATCH_ROWS = 10_000
-SCAN_BATCH_ROWS = 10_000
 
 _owner_metadata = MetaData()
 owner_table = Table(
@@ -123,7 +117,7 @@ def connect_error(target: Target, exc: BaseException) -> ConnectionFailed:
     return ConnectionFailed(f"cannot connect to {target.family} at {where}: {detail}", hint)
 
 
-class HarnessDatabase:
+class HarnessDatabase(TableReading):
     """Owns `ormbench_*` tables on one database and reads its state without any ORM."""
 
     def __init__(self, target: Target, tables: Sequence[Table] = (item_table,)) -> None:
@@ -301,6 +295,12 @@ class HarnessDatabase:
                 # transactional on MySQL): DELETE then, as always on SQLite.
                 if self.target.family == "sqlite" or related:
                     conn.execute(text(f"DELETE FROM {table.name}"))
+                elif self.target.family == "postgresql":
+                    # The ids an ORM's inserts get start from 1 again, as on the other
+                    # databases (TRUNCATE resets them on MariaDB and SQL Server, and SQLite
+                    # numbers an emptied table from 1): a round's rows are then the same
+                    # rows, ids too, as the previous round's (see `fingerprint`).
+                    conn.execute(text(f"TRUNCATE TABLE {table.name} RESTART IDENTITY"))
                 else:
                     conn.execute(text(f"TRUNCATE TABLE {table.name}"))
 
@@ -362,68 +362,6 @@ class HarnessDatabase:
             chunk = rows[start : start + per_batch]
             numbered = enumerate(chunk, start=after + start + 1)
             conn.execute(table.insert().values([{**row, key.name: pk} for pk, row in numbered]))
-
-    # --- reading ----------------------------------------------------------------------------
-
-    def table_rows(self, table: Table = item_table, with_ids: bool = False) -> list[NormalRow]:
-        """Every row of `table` through the bare DB-API cursor, normalised (in id order, id
-        first, `with_ids`; else without the key, whose values depend on the run)."""
-        columns = _columns(table, with_ids)
-        order = " ORDER BY id" if with_ids else ""
-        normal = row_normaliser(columns, table)
-        with self._streamed(f"SELECT {', '.join(columns)} FROM {table.name}{order}") as batches:
-            return [normal(r) for batch in batches for r in batch]
-
-    def table_digest(self, table: Table = item_table) -> tuple[int, str]:
-        return self.scan_table(table).digest
-
-    def scan_table(
-        self, table: Table = item_table, with_ids: bool = False, kept: Iterable[NormalRow] = ()
-    ) -> TableState:
-        """One streamed read of `table` (`fetchmany`, on a server-side cursor where the
-        driver has one): its digest without the key, with `with_ids` also with the key first,
-        and which of the `kept` rows (id first) it does not hold. Memory does not grow with
-        the table: no row is kept once it is counted."""
-        columns = _columns(table, with_ids=True)
-        normal = row_normaliser(columns, table)
-        state, ids = Digest(), Digest()
-        missing = set(kept)
-        with self._streamed(f"SELECT {', '.join(columns)} FROM {table.name}") as batches:
-            for batch in batches:
-                rows = [normal(values) for values in batch]
-                state.update(row[1:] for row in rows)
-                if with_ids:
-                    ids.update(rows)
-                if missing:
-                    missing.difference_update(rows)
-        return TableState(state.value(), ids.value() if with_ids else None, missing)
-
-    @contextmanager
-    def _streamed(self, sql: str) -> Iterator[Iterator[Sequence[Any]]]:
-        """The rows of `sql` in batches of SCAN_BATCH_ROWS, read through the bare DB-API on
-        the driver's server-side cursor where it has one (psycopg's named cursor, mysqlclient's
-        SSCursor), so that neither Python nor the driver holds the whole result."""
-        raw = self.engine.raw_connection()
-        try:
-            family = self.target.family
-            if family == "postgresql":
-                cursor = raw.driver_connection.cursor(name="ormbench_harness_scan")
-            elif family == "mysql":
-                from MySQLdb.cursors import SSCursor
-
-                cursor = raw.driver_connection.cursor(SSCursor)
-            else:
-                cursor = raw.cursor()
-            cursor.execute(sql)
-            yield _fetched(cursor)
-            cursor.close()
-            raw.commit()
-        finally:
-            raw.close()
-
-    def table_rows_with_ids(self, table: Table = item_table) -> list[NormalRow]:
-        """Every row with its id first, in id order (what a bulk insert returned is held to)."""
-        return self.table_rows(table, with_ids=True)
 
     def capabilities(self) -> Capabilities:
         dialect = self.engine.dialect
@@ -513,27 +451,6 @@ class HarnessDatabase:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-@dataclass(frozen=True)
-class TableState:
-    """What one streamed read of a table found (`HarnessDatabase.scan_table`)."""
-
-    digest: tuple[int, str]  # every row without the key (what Work.expected_table holds)
-    with_ids: tuple[int, str] | None  # every row with the key first, where asked for
-    missing: set[NormalRow]  # of the rows asked about (id first), those not in the table
-
-
-def _columns(table: Table, with_ids: bool) -> tuple[str, ...]:
-    """The columns the harness reads of `table`: the key first (`with_ids`), then the rest."""
-    if table is item_table:
-        return ALL_COLUMNS if with_ids else DATA_COLUMNS
-    return tuple(c.name for c in table.columns if with_ids or not c.primary_key)
-
-
-def _fetched(cursor: Any) -> Iterator[Sequence[Any]]:
-    while batch := cursor.fetchmany(SCAN_BATCH_ROWS):  # mysqlclient ends with (), others []
-        yield batch
 
 
 def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
