@@ -27,9 +27,10 @@ RUN apt-get update \
     && odbcinst -q -d -n "ODBC Driver 18 for SQL Server" \
     && rm -rf /var/lib/apt/lists/*
 
-# mysqlclient builds from source against MariaDB Connector/C.
+# mysqlclient builds from source against MariaDB Connector/C; valgrind counts instructions
+# (`ormbench run --measure instructions`).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev libmariadb-dev pkg-config \
+    && apt-get install -y --no-install-recommends gcc libc6-dev libmariadb-dev pkg-config valgrind \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -38,7 +39,7 @@ COPY harness ./harness
 COPY backends ./backends
 COPY scenarios ./scenarios
 COPY reports ./reports
-RUN pip install '.[postgresql,mysql,mssql]'
+RUN pip install '.[postgresql,mysql,mssql,instructions]'
 
 COPY docker/ormbench-mssql /usr/local/bin/ormbench-mssql
 RUN chmod 0755 /usr/local/bin/ormbench-mssql

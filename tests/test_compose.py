@@ -320,6 +320,14 @@ def test_image_has_the_build_dependencies_of_mysqlclient(dockerfile: str) -> Non
         assert re.search(rf"apt-get install [^&]*\b{re.escape(package)}\b", dockerfile), package
 
 
+def test_image_can_count_instructions(dockerfile: str) -> None:
+    """`--measure instructions` needs valgrind from the distribution and the extra that
+    brings callgrind's client requests."""
+    assert re.search(r"apt-get install [^&]*\bvalgrind\b", dockerfile)
+    install = re.search(r"pip install '\.\[([\w,]+)\]'", dockerfile)
+    assert install and "instructions" in install[1].split(",")
+
+
 def test_image_installs_the_project_with_its_database_extras(dockerfile: str) -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     install = re.search(r"pip install '\.\[([\w,]+)\]'", dockerfile)
