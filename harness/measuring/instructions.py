@@ -54,10 +54,21 @@ MEASURES = (TIME, INSTRUCTIONS)
 # The worker finds its dump folder here (set by the wrapper that starts it under valgrind).
 DUMP_FOLDER_VARIABLE = "ORMBENCH_CALLGRIND_DIR"
 
+# The C function under sys.call_tracing, the one the counted call is entered through, and the
+# one CPython walks a type's MRO with after its type-attribute cache missed.
+CALL_SYMBOL = "_PyEval_CallTracing"
+MRO_WALK_SYMBOL = "find_name_in_mro"
+
 VALGRIND_OPTIONS = (
     "--tool=callgrind",
     "--instr-atstart=no",  # nothing is instrumented until an operation starts
     "--separate-threads=yes",  # a dump per thread: the operation's thread is read alone
+    # Collection only inside the operation's call, entered through sys.call_tracing
+    # (harness.measuring.rounds.counted_call), and never inside a type-attribute cache miss's
+    # walk of the MRO (see the module's docstring). Each toggle flips collection on entering
+    # the function and back on leaving it; with a toggle given, collection starts off.
+    f"--toggle-collect={CALL_SYMBOL}",
+    f"--toggle-collect={MRO_WALK_SYMBOL}",
     "--quiet",
 )
 
@@ -142,8 +153,9 @@ _TOTALS = re.compile(rb"^totals: (\d+)", re.MULTILINE)
 
 
 class InstructionCounter:
-    """In the worker under callgrind: `start()` just before an operation, `stop()` just after
-    it returns the instructions executed in between on this thread."""
+    """In the worker under callgrind: `start()` just before an operation, the operation called
+    through `sys.call_tracing` (so that callgrind collects inside it: VALGRIND_OPTIONS), and
+    `stop()` just after it returns the instructions collected in between on this thread."""
 
     def __init__(self) -> None:
         folder = os.environ.get(DUMP_FOLDER_VARIABLE)
@@ -187,7 +199,14 @@ class InstructionCounter:
                     f"callgrind's dump {mine[0].name} has no totals line",
                     "this is a bug in ormbench; please report it",
                 )
-            return int(found.group(1))
+            count = int(found.group(1))
+            if count == 0:
+                raise OrmbenchError(
+                    f"callgrind collected nothing inside the operation ({CALL_SYMBOL} not found "
+                    "in this Python, or the operation was not called through sys.call_tracing)",
+                    "count with CPython 3.11 or later; if that is what runs, please report it",
+                )
+            return count
         finally:
             for path in dumps:
                 path.unlink(missing_ok=True)
