@@ -5,10 +5,12 @@ instrumentation off (`--instr-atstart=no`), so the imports, the schema and the f
 run at valgrind's plain speed. Around each operation, callgrind's client requests (through the
 small native module pytest-codspeed ships for the same purpose): zero the counters (and switch
 instrumentation on, the first time); after it, dump the counters to a file. The worker reads
-the dump's total (its `totals:` line) and deletes the file. The count therefore covers the
-operation's call and nothing else: not the round's set-up, not its checks, not the trace pass.
-The client-request calls themselves add about 5,600 instructions to every count, alike for
-every backend (an empty operation counts that).
+the dump's total (its `totals:` line) and deletes the file. Between the two, callgrind collects
+only inside the operation's call: the harness calls it through `sys.call_tracing` (which, with
+no tracer set, only calls it), and callgrind's `--toggle-collect` on the C function under it
+switches collection on for the call's duration alone. The count therefore covers the
+operation's call and nothing else: not the round's set-up, not its checks, not the trace pass,
+not the client requests (an empty operation counts 448 instructions, the call itself).
 
 What a count covers: every instruction this process executed on the thread that ran the
 operation — the ORM, the driver (its C code too), and on SQLite the database engine, which runs
@@ -26,6 +28,20 @@ are not. Counts are reproducible because the interpreter is made so:
   dictionaries keyed by objects, and the same run of 50 SQLAlchemy `Session.get` on SQLite
   counted 0.4% apart from one process to the next, Django's 1% apart; without randomisation
   they agreed within 0.05%;
+- a type-attribute cache miss's walk of the MRO (CPython's `find_name_in_mro`) is not
+  counted (a second `--toggle-collect`). CPython 3.11 caches attribute lookups on types in a
+  4,096-entry table indexed by the type's version tag and the *address* of the attribute's
+  name, so which lookups miss depends on where the names happen to lie in memory: any string
+  of another length earlier in the process (a longer output path, another environment, a
+  plug-in backend's module) moved them, and the same code counted up to 3.5% apart in two
+  processes (SQLAlchemy's filter on SQLite; the MRO walks were 6.3% of its count in one and
+  9.4% in the other). Without them the two agreed within 0.3%, the rest being the C
+  library allocator's state. These walks are 0% of the raw DB-API floor's count, about 2% of
+  Django's and 4-6% of SQLAlchemy's on SQLite, so counts (and the SQLAlchemy/Django ratio of
+  counts) leave out that much of the interpreter's work; the hit path of the cache is counted;
+- the garbage collector: a full collection before each operation and none during it
+  (harness.measuring.rounds.open_round, for timed and counted rounds alike, as pytest-codspeed
+  does around an instrumented benchmark), so counts exclude garbage collection;
 - callgrind counts the calling thread alone (`--separate-threads=yes`), so the event queue's
   feeder thread never reaches a count, and a counting pass starts no watchdog thread (see
   harness.measuring.database.run_database).
@@ -54,10 +70,21 @@ MEASURES = (TIME, INSTRUCTIONS)
 # The worker finds its dump folder here (set by the wrapper that starts it under valgrind).
 DUMP_FOLDER_VARIABLE = "ORMBENCH_CALLGRIND_DIR"
 
+# The C function under sys.call_tracing, the one the counted call is entered through, and the
+# one CPython walks a type's MRO with after its type-attribute cache missed.
+CALL_SYMBOL = "_PyEval_CallTracing"
+MRO_WALK_SYMBOL = "find_name_in_mro"
+
 VALGRIND_OPTIONS = (
     "--tool=callgrind",
     "--instr-atstart=no",  # nothing is instrumented until an operation starts
     "--separate-threads=yes",  # a dump per thread: the operation's thread is read alone
+    # Collection only inside the operation's call, entered through sys.call_tracing
+    # (harness.measuring.rounds.counted_call), and never inside a type-attribute cache miss's
+    # walk of the MRO (see the module's docstring). Each toggle flips collection on entering
+    # the function and back on leaving it; with a toggle given, collection starts off.
+    f"--toggle-collect={CALL_SYMBOL}",
+    f"--toggle-collect={MRO_WALK_SYMBOL}",
     "--quiet",
 )
 
@@ -142,8 +169,9 @@ _TOTALS = re.compile(rb"^totals: (\d+)", re.MULTILINE)
 
 
 class InstructionCounter:
-    """In the worker under callgrind: `start()` just before an operation, `stop()` just after
-    it returns the instructions executed in between on this thread."""
+    """In the worker under callgrind: `start()` just before an operation, the operation called
+    through `sys.call_tracing` (so that callgrind collects inside it: VALGRIND_OPTIONS), and
+    `stop()` just after it returns the instructions collected in between on this thread."""
 
     def __init__(self) -> None:
         folder = os.environ.get(DUMP_FOLDER_VARIABLE)
@@ -187,7 +215,14 @@ class InstructionCounter:
                     f"callgrind's dump {mine[0].name} has no totals line",
                     "this is a bug in ormbench; please report it",
                 )
-            return int(found.group(1))
+            count = int(found.group(1))
+            if count == 0:
+                raise OrmbenchError(
+                    f"callgrind collected nothing inside the operation ({CALL_SYMBOL} not found "
+                    "in this Python, or the operation was not called through sys.call_tracing)",
+                    "count with CPython 3.11 or later; if that is what runs, please report it",
+                )
+            return count
         finally:
             for path in dumps:
                 path.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ operation), and SQLite's file settled before the first round of a scenario that 
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from typing import Any
 
@@ -67,12 +68,13 @@ def counted_call(
 ) -> tuple[int, Any]:
     """The instructions one run of the operation executed, and what it returned: the round
     handled as `timed_call` handles it, the counter's start and stop where the clock reads
-    are."""
+    are. The operation is called through `sys.call_tracing` (which, with no tracer set, only
+    calls it): callgrind collects inside that call alone (harness.measuring.instructions)."""
     call = backend.runner(scenario, idiom)
     open_round(backend)
     try:
         counter.start()
-        result = call(argument)
+        result = sys.call_tracing(call, (argument,))
         count = counter.stop()
     finally:
         close_round(backend)
