@@ -110,6 +110,8 @@ class Proven:
         self._states: set[tuple[str, str, str]] = set()
         self._work: weakref.ref[Work] | None = None
         self._work_key = ""
+        # The last table fingerprint, and SQLite's file change counter when it was taken.
+        self._table: tuple[int, str] | None = None
 
     def __contains__(self, state: tuple[str, str, str] | None) -> bool:
         return state is not None and state in self._states
@@ -130,7 +132,19 @@ class Proven:
             if fingerprint is None:
                 return None
             returned = fingerprint
-        return self._key(work), db.fingerprint(scenario.checked_table), returned
+        return self._key(work), self._table_fingerprint(scenario, db), returned
+
+    def _table_fingerprint(self, scenario: Scenario, db: HarnessDatabase) -> str:
+        """The checked table's fingerprint; on SQLite (rollback journal) the last one again
+        while the file change counter, which every committed write transaction moves, has
+        not moved since it was taken: no write reached the file in between (a read
+        scenario's rounds), so the table is the one fingerprinted."""
+        counter = db.write_counter()
+        if counter is not None and self._table is not None and self._table[0] == counter:
+            return self._table[1]
+        fingerprint = db.fingerprint(scenario.checked_table)
+        self._table = None if counter is None else (counter, fingerprint)
+        return fingerprint
 
     def _key(self, work: Work) -> str:
         """What `work` asks for, hashed: computed once per prepared round."""
