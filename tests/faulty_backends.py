@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import Any
 
 from backends.base import replaces
@@ -25,3 +26,18 @@ class CrashingDjango(DjangoOrm):
     @replaces("filter")
     def filter(self, prefix: str) -> list[Any]:
         os._exit(70)
+
+
+_held: list[sqlite3.Connection] = []  # kept open until the worker process ends
+
+
+class LockHoldingDjango(DjangoOrm):
+    """Django that, once closed, leaves a connection of its worker with a write transaction
+    open on the SQLite file, as a connection an interrupt caught mid-transaction does: the
+    worker's own drop of the harness tables waits on that lock and fails."""
+
+    def close(self) -> None:
+        super().close()
+        held = sqlite3.connect(self.target.database, isolation_level=None)
+        held.execute("BEGIN IMMEDIATE")  # the write lock, as after an uncommitted INSERT
+        _held.append(held)

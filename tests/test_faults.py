@@ -244,3 +244,21 @@ def test_worker_killed_mid_run(tmp_path: Path) -> None:
     result = _results(tmp_path / "out")
     assert {c["scenario"] for c in result["cells"]} == {"create"}
     assert fingerprint(url) == before
+
+
+def test_worker_drop_blocked_by_its_own_lock(tmp_path: Path) -> None:
+    """A connection of the worker's that an interrupt caught mid-transaction keeps SQLite's
+    write lock, so the worker's own drop of the harness tables times out: the parent drops
+    them once the worker is gone (with its locks), and the run says nothing is left."""
+    url = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+    create_user_tables(url, "customers")
+    before = fingerprint(url)
+    run = RunningCli(
+        "--db", url, "--scenarios", "create", "--rows", "5", "--rounds", "1",
+        "--backends", "sqlalchemy,faulty_backends:LockHoldingDjango", "--output", "out",
+        cwd=tmp_path,
+    )  # fmt: skip
+    code = run.wait(timeout=120)
+    assert code == 0, run.stderr
+    assert "drop them by hand" not in run.stderr
+    assert fingerprint(url) == before  # harness tables gone, user table untouched

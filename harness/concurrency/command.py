@@ -121,7 +121,7 @@ def run_database(
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             if left_behind := db.drop_tables_or_explain():
-                emit("warning", left_behind)
+                emit("tables_left", left_behind)  # the parent tries again
         finally:
             db.close()
 

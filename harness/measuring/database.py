@@ -59,8 +59,10 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
     When a scenario ends in an error, the harness asks the server whether it is still there;
     if not, the remaining scenarios are marked "not run" at once instead of each waiting for
     its own connect timeout, and ConnectionFailed ends this database. The harness tables are
-    dropped in every case; when that is impossible (server gone) a "warning" event says what
-    is left behind, without hiding the run's own error.
+    dropped in every case; when that is impossible (server gone, or a lock held by a
+    connection an interrupt caught mid-transaction) a "tables_left" event says what is left
+    behind, without hiding the run's own error, and the parent tries again once this
+    process is gone (harness.measuring.worker).
     """
     db = HarnessDatabase(target, tables_of(plan.scenario_classes()))
     watchdog: Watchdog | None = None
@@ -127,7 +129,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
         try:
             left_behind = db.drop_tables_or_explain()
             if left_behind:
-                emit("warning", left_behind)
+                emit("tables_left", left_behind)  # the parent tries again
         finally:
             db.close()
 

@@ -21,35 +21,53 @@ from harness.measuring.database import run_database
 from harness.measuring.instructions import valgrind_python
 from harness.measuring.plan import Emit, Plan
 from harness.targets.database import HarnessDatabase, tables_of
-from harness.targets.errors import OrmbenchError, describe_error
+from harness.targets.errors import OrmbenchError, describe_error, driver_message
 from harness.targets.urls import Target
 
 
 def _end_worker(
-    process: Any, target: Target, tables: tuple[Table, ...], owned: list[str], emit: Emit
+    process: Any,
+    target: Target,
+    tables: tuple[Table, ...],
+    owned: list[str],
+    left: list[str],
+    emit: Emit,
 ) -> None:
     """Wait for the worker to exit, killing it if it will not. A worker that exits normally
-    has dropped its tables (or said why not); one that died or was killed has not, so its
-    tables are dropped from here, after it is gone and holds no locks on them."""
+    has dropped its tables, or said it could not (`left`): a connection of its own that an
+    interrupt caught mid-transaction can hold a lock the drop waits on. In that case, and
+    for a worker that died or was killed, the tables are dropped from here, once the worker
+    is gone and holds no locks on them."""
     process.join(timeout=5)
     if process.is_alive():
         process.kill()
         process.join(timeout=5)
-    if owned and process.exitcode != 0:
-        _drop_for_dead_worker(target, tables, owned[0], emit)
+    if owned and (process.exitcode != 0 or left):
+        _drop_for_dead_worker(target, tables, owned[0], emit, left[0] if left else None)
 
 
 def _drop_for_dead_worker(
-    target: Target, tables: tuple[Table, ...], run_id: str, emit: Emit
+    target: Target,
+    tables: tuple[Table, ...],
+    run_id: str,
+    emit: Emit,
+    explained: str | None = None,
 ) -> None:
-    """Drop the tables of a worker that could not (marker-checked: only that run's)."""
+    """Drop the tables of a worker that could not (marker-checked: only that run's); if that
+    fails too, a "warning" says what is left behind and how to remove it (`explained`: the
+    worker's own account of what it left, which names the tables)."""
     try:
         db = HarnessDatabase(target, tables)
     except OrmbenchError as exc:
-        emit("warning", f"could not drop the harness tables ({exc.message})")
+        emit("warning", explained or f"could not drop the harness tables ({exc.message})")
         return
     try:
-        db.adopt(run_id)
+        try:
+            db.adopt(run_id)
+        except Exception as exc:  # the server went away since: say what is left
+            detail = driver_message(exc, target, limit=200)
+            emit("warning", explained or f"could not drop the harness tables ({detail})")
+            return
         if left_behind := db.drop_tables_or_explain():
             emit("warning", left_behind)
     finally:
@@ -162,11 +180,14 @@ def run_worker(
             process.start()
         finally:
             context.set_executable(usual)
-    owned: list[str] = []  # the run id of tables the worker created, until it drops them
+    owned: list[str] = []  # the run id of tables the worker created
+    left: list[str] = []  # why the worker could not drop them, if it could not
 
     def watch(kind: str, payload: Any) -> None:
         if kind == "tables":
             owned.append(payload)
+        elif kind == "tables_left":
+            left.append(payload)
         else:
             emit(kind, payload)
 
@@ -179,9 +200,9 @@ def run_worker(
         grace = target.connect_timeout + 15
         with suppress(queue.Empty):
             _drain(process, events, watch, target, deadline=time.monotonic() + grace)
-        _end_worker(process, target, tables, owned, emit)
+        _end_worker(process, target, tables, owned, left, emit)
         raise
-    _end_worker(process, target, tables, owned, emit)
+    _end_worker(process, target, tables, owned, left, emit)
     if kind == "error":
         raise payload
     if kind == "interrupted":

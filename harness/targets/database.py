@@ -262,7 +262,7 @@ class HarnessDatabase(TableReading):
             left = " ".join(f"DROP TABLE {n};" for n in reversed(self.created))
             return (
                 f"could not drop the harness tables in {self.target.label} ({detail}); "
-                f"once the server is back, drop them by hand: {left}"
+                "once the server answers and no ormbench run uses them, drop them by hand: " + left
             )
         return None
 
