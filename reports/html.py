@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from reports import bottom_line as bottom
-from reports import charts, instructions
+from reports import charts, instructions, scaling_charts
 from reports import format as fmt
 from reports.model import RunResult
 
@@ -39,5 +39,10 @@ _env.filters["code_spans"] = code_spans
 
 def render(result: RunResult) -> str:
     return _env.get_template("report.html.j2").render(
-        r=result, fmt=fmt, charts=charts, bottom=bottom, instructions=instructions
+        r=result,
+        fmt=fmt,
+        charts=charts,
+        scaling_charts=scaling_charts,
+        bottom=bottom,
+        instructions=instructions,
     )
