@@ -70,3 +70,33 @@ def test_the_live_display_fits_80_columns_without_cutting_a_word() -> None:
         assert "11/1100 steps" in text
         assert ("sqlite ormbench.sqlite3" in text) == with_database, text
         assert max(map(len, text.splitlines())) <= width
+
+
+def test_a_scenario_whose_first_round_shows_it_will_take_long_says_so_then() -> None:
+    """The up-front note is a lower bound; the first round measures the real pace. A scenario
+    whose first round took 100 s of 11 (10 more, and the trace pass) is said to take about
+    18 min more when its first round ends; a quick one says nothing."""
+    import io
+
+    from rich.console import Console
+
+    from harness.measuring.progress import Lines
+
+    now = [0.0]
+    out = io.StringIO()
+    lines = Lines(Console(file=out, width=200), clock=lambda: now[0])
+    lines("sqlite:///bench.sqlite3: starting")
+    now[0] += 100.0
+    lines.round("sqlite:///bench.sqlite3", "get", 1, 11)
+    now[0] += 100.0
+    lines.round("sqlite:///bench.sqlite3", "get", 2, 11)
+    now[0] += 2.0
+    lines.traced("sqlite:///bench.sqlite3", "get")
+    now[0] += 1.0
+    lines.round("sqlite:///bench.sqlite3", "filter", 1, 11)
+    notes = [line for line in out.getvalue().splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: sqlite bench.sqlite3: get's first round took 2 min; at that pace the scenario "
+        "takes about 18 min more; fewer --rows or --rounds, or leaving it out of --scenarios, "
+        "shortens it"
+    ]

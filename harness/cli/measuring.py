@@ -24,6 +24,7 @@ from harness.cli.common import (
 )
 from harness.judging.verdicts import DEFAULT_MARGIN
 from harness.measuring.plan import Plan
+from harness.measuring.progress import LONG_SCENARIO_S, duration
 from harness.targets.database import tables_of
 from harness.targets.errors import (
     INTERRUPTED_REASON,
@@ -225,7 +226,6 @@ def run(
 # an INSERT, an UPDATE) through an ORM on the 2-core development machine with SQLite; a server
 # over a network takes longer. It makes the up-front estimate a lower bound.
 SECONDS_PER_OPERATION = 40e-6
-LONG_SCENARIO_S = 600.0  # say so up front when one scenario alone will take longer than this
 
 
 def _note_long_scenarios(
@@ -256,18 +256,12 @@ def _note_long_scenarios(
             continue
         err.print(
             f"note: {cls.name} at {rows:,} rows does {operations:,} operations per run, "
-            f"{runs + 1} runs of {cells} cells: at least about {_duration(estimate)} "
+            f"{runs + 1} runs of {cells} cells: at least about {duration(estimate)} "
             f"(at {SECONDS_PER_OPERATION * 1e6:.0f} µs per operation, about the fastest an ORM "
             "does one here; a server over a network takes longer); fewer --rows or --rounds, "
             "or leaving it out of --scenarios, shortens it",
             markup=False,
         )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _note_rtt_on_sqlite(rtt: tuple[float, ...], targets: list[Target], quiet: bool) -> None:
