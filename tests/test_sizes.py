@@ -163,3 +163,30 @@ def test_a_fingerprint_repeats_with_the_rows_and_moves_with_one_value(db):
     with db.engine.begin() as conn:
         conn.execute(text(f"UPDATE {item_table.name} SET id = id + 1000"))
     assert db.fingerprint() != first
+
+
+def test_the_change_marker_moves_with_every_write_to_the_table(db):
+    """A read scenario's rounds reuse the table's fingerprint while the database's change
+    marker stands; it must never stand across a write: one row inserted, updated or deleted
+    (by another connection, committed, or still open) moves it, on every database that has
+    one (SQLite, PostgreSQL, MariaDB)."""
+    *rows, extra = make_rows(51, 2)
+    db.load(rows)
+    writes = [
+        item_table.insert().values(extra),
+        text(f"UPDATE {item_table.name} SET quantity = quantity + 1 WHERE id = 7"),
+        text(f"DELETE FROM {item_table.name} WHERE id = 9"),
+    ]
+    for write in writes:
+        before = db.change_marker()
+        assert before is not None, db.target.family
+        with db.engine.begin() as conn:
+            conn.execute(write)
+        assert db.change_marker() != before, str(write)
+    if db.target.family == "sqlite":
+        return  # an open write transaction holds the file's lock: nothing to fingerprint
+    before = db.change_marker()
+    with db.engine.connect() as conn:
+        conn.execute(writes[1])  # not committed yet
+        assert db.change_marker() != before
+        conn.rollback()

@@ -5,7 +5,7 @@ the equal-work cell that beat the floor."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from hashlib import sha256
@@ -110,8 +110,8 @@ class Proven:
         self._states: set[tuple[str, str, str]] = set()
         self._work: weakref.ref[Work] | None = None
         self._work_key = ""
-        # The last table fingerprint, and SQLite's file change counter when it was taken.
-        self._table: tuple[int, str] | None = None
+        # The last table fingerprint, and the database's change marker when it was taken.
+        self._table: tuple[Hashable, str] | None = None
 
     def __contains__(self, state: tuple[str, str, str] | None) -> bool:
         return state is not None and state in self._states
@@ -135,15 +135,16 @@ class Proven:
         return self._key(work), self._table_fingerprint(scenario, db), returned
 
     def _table_fingerprint(self, scenario: Scenario, db: HarnessDatabase) -> str:
-        """The checked table's fingerprint; on SQLite (rollback journal) the last one again
-        while the file change counter, which every committed write transaction moves, has
-        not moved since it was taken: no write reached the file in between (a read
-        scenario's rounds), so the table is the one fingerprinted."""
-        counter = db.write_counter()
-        if counter is not None and self._table is not None and self._table[0] == counter:
+        """The checked table's fingerprint; the last one again while the database's change
+        marker (`HarnessDatabase.change_marker`: SQLite's file change counter, PostgreSQL's
+        and InnoDB's log position) has not moved since it was read, just before that
+        fingerprint was taken: nothing wrote in between (a read scenario's rounds), so the
+        table is the one fingerprinted."""
+        marker = db.change_marker(scenario.checked_table)
+        if marker is not None and self._table is not None and self._table[0] == marker:
             return self._table[1]
         fingerprint = db.fingerprint(scenario.checked_table)
-        self._table = None if counter is None else (counter, fingerprint)
+        self._table = None if marker is None else (marker, fingerprint)
         return fingerprint
 
     def _key(self, work: Work) -> str:

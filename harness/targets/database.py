@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import platform
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -127,6 +127,8 @@ class HarnessDatabase(TableReading):
         self.run_id = uuid.uuid4().hex
         self.created: list[str] = []
         self._wal: bool | None = None
+        self._innodb: bool | None = None  # the checked table's engine, once read (MariaDB)
+        self._no_marker = False  # the server refused change_marker's read once
         # pool_pre_ping: after the server restarts or drops us, the harness's next untimed
         # step reconnects or fails with a connection error, instead of a stale-socket one.
         self.engine: Engine = create_engine(
@@ -383,6 +385,43 @@ class HarnessDatabase(TableReading):
         with open(self.target.database, "rb") as f:
             f.seek(24)
             return int.from_bytes(f.read(4), "big")
+
+    def change_marker(self, table: Table = item_table) -> Hashable | None:
+        """A value read before a table is fingerprinted that is the same again later only if
+        nothing can have written to `table` in between; None where there is none to read
+        cheaply (then the table is fingerprinted every time).
+        - SQLite (rollback journal): the file change counter (`write_counter`).
+        - PostgreSQL: `pg_current_wal_insert_lsn()`, which every change to a logged table
+          moves (the harness's tables are logged). A read may move it too (page pruning),
+          and so may anyone else on the server: the marker then differs, and the table is
+          read again. Never a false "unchanged".
+        - MariaDB/MySQL: InnoDB's `Innodb_lsn_current`, likewise, when the table is InnoDB.
+        - SQL Server: none (its log sequence number is not readable by a plain user)."""
+        family = self.target.family
+        if family == "sqlite":
+            return self.write_counter()
+        if self._no_marker or family not in ("postgresql", "mysql"):
+            return None
+        try:
+            with self.engine.connect() as conn:
+                if family == "postgresql":
+                    return str(conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar())
+                if self._innodb is None:
+                    engine = conn.execute(
+                        text(
+                            "SELECT ENGINE FROM information_schema.TABLES "
+                            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name"
+                        ),
+                        {"name": table.name},
+                    ).scalar()
+                    self._innodb = str(engine).lower() == "innodb"
+                if not self._innodb:
+                    return None
+                row = conn.execute(text("SHOW GLOBAL STATUS LIKE 'Innodb_lsn_current'")).first()
+                return None if row is None else str(row[1])
+        except Exception:  # not allowed here (a standby, a restricted user): no marker
+            self._no_marker = True
+            return None
 
     def _sqlite_wal(self) -> bool:
         """In WAL mode commits go to the -wal file and the header counter stands still."""
