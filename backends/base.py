@@ -122,6 +122,14 @@ class Backend(ABC):
     def end_round(self) -> None:
         """Release what the round held."""
 
+    def pause(self) -> None:
+        """A trace-pass instance kept for the next scenario's trace pass
+        (harness.measuring.trace_pass.TracedBackends): give back anything it shares with the
+        backend the timed rounds use, keeping its own connections open. Idempotent."""
+
+    def resume(self) -> None:
+        """Before the next trace pass: take back what `pause` gave back."""
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -81,6 +81,7 @@ class DjangoOrm(Backend):
         self.connection = connection
         connection.ensure_connection()  # connect now, outside any timing
         self._direct: tuple[Any, dict[str, Any]] | None = None
+        self._paused = False  # a trace instance between two trace passes (pause, resume)
         if tracer is not None and target.relay is not None:
             # Django has one connection per process, set up from settings that name the
             # server. The trace pass alone reaches it through the relay: a second connection,
@@ -97,17 +98,44 @@ class DjangoOrm(Backend):
         self.packet_batch = _packet_batch(connection) if target.family == "mysql" else None
 
     def close(self) -> None:
+        if self.tracer is None:
+            self.connection.close()
+            return
+        self.pause()
         if self._direct is not None:
-            # Back to the direct connection the timed rounds use.
+            self._bare.close()  # the relay's connection; the timed rounds' one stays open
+
+    def pause(self) -> None:
+        """The trace instance gives Django's one connection back to the timed rounds: the
+        direct connection (and settings) where it reached the server through the relay,
+        else the same connection unwrapped, open in either case."""
+        if self.tracer is None or self._paused:
+            return
+        if self._direct is not None:
             direct, saved = self._direct
-            self._bare.close()
             self.connection.connection = direct
             self.connection.settings_dict.update(saved)
-        elif self.tracer is not None:
-            # The trace instance shares Django's one connection: unwrap it, keep it open.
-            self.connection.connection = self._bare
         else:
-            self.connection.close()
+            self.connection.connection = self._bare
+        self._paused = True
+
+    def resume(self) -> None:
+        """Back to the traced connection, saving what Django holds now for `pause` (the
+        timed rounds may have reconnected since)."""
+        if self.tracer is None or not self._paused:
+            return
+        if self.connection.connection is None:
+            self.connection.ensure_connection()
+        if self._direct is not None:
+            saved = {k: self.connection.settings_dict[k] for k in ("HOST", "PORT")}
+            self._direct = (self.connection.connection, saved)
+            relay = self.target.relay
+            assert relay is not None  # _direct is set only for a target reached through one
+            self.connection.settings_dict.update(HOST=relay[0], PORT=str(relay[1]))
+        else:
+            self._bare = self.connection.connection
+        self.connection.connection = TracedConnection(self._bare, self.tracer)
+        self._paused = False
 
     def connection_settings(self) -> dict[str, str]:
         return read_settings(self.target.family, self._bare)

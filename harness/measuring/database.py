@@ -12,6 +12,7 @@ from backends import Backend, load_backend
 from harness.judging.projection import measure_local_rtt
 from harness.measuring.plan import FLOOR, Emit, Plan
 from harness.measuring.scenario import not_run_cell, run_scenario
+from harness.measuring.trace_pass import TracedBackends
 from harness.measuring.watchdog import Watchdog
 from harness.targets.database import HarnessDatabase, connect_error, tables_of
 from harness.targets.errors import ConnectionFailed, OrmbenchError, describe_error, setup_failed
@@ -85,7 +86,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                     watchdog.saw_progress(_scenario_of(kind, payload))
                 inner(kind, payload)
 
-        with open_backends(target, plan.backends) as backends:
+        with open_backends(target, plan.backends) as backends, TracedBackends(target) as kept:
             emit("settings", read_connection_settings(target, backends))
             if target.family != "sqlite":  # an embedded database has no wire to measure
                 emit("rtt", local_round_trip(target))
@@ -93,7 +94,9 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
             runs = [(name, rows) for name in plan.scenarios for rows in plan.row_sizes()]
             for index, (name, rows) in enumerate(runs):
                 scenario = REGISTRY[name](rows, plan.seed)
-                cells = run_scenario(target, plan, scenario, db, backends, _sized(emit, plan, rows))
+                cells = run_scenario(
+                    target, plan, scenario, db, backends, _sized(emit, plan, rows), kept
+                )
                 del scenario  # its generated data: a sweep's largest size need not share memory
                 for cell in cells:
                     emit("cell", cell)
@@ -103,20 +106,7 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                     db.ping()
                 except ConnectionFailed as lost:
                     reason = f"not run: the database went away during {name}"
-                    for later, later_rows in runs[index + 1 :]:
-                        for backend_name, backend in backends.items():
-                            for idiom in (FLOOR,) if backend.is_floor else plan.idioms:
-                                emit(
-                                    "cell",
-                                    not_run_cell(
-                                        target,
-                                        plan,
-                                        REGISTRY[later](later_rows, plan.seed),
-                                        backend_name,
-                                        reason,
-                                        idiom,
-                                    ),
-                                )
+                    _not_run(target, plan, runs[index + 1 :], backends, reason, emit)
                     raise ConnectionFailed(
                         f"lost the database during {name}: {lost.message}", lost.hint
                     ) from None
@@ -132,6 +122,22 @@ def run_database(target: Target, plan: Plan, emit: Emit) -> None:
                 emit("tables_left", left_behind)  # the parent tries again
         finally:
             db.close()
+
+
+def _not_run(
+    target: Target,
+    plan: Plan,
+    later: list[tuple[str, int]],
+    backends: dict[str, Backend],
+    reason: str,
+    emit: Emit,
+) -> None:
+    """A "not run" cell for every unit of the scenarios (and sizes) `later` in the plan."""
+    for name, rows in later:
+        for backend_name, backend in backends.items():
+            for idiom in (FLOOR,) if backend.is_floor else plan.idioms:
+                scenario = REGISTRY[name](rows, plan.seed)
+                emit("cell", not_run_cell(target, plan, scenario, backend_name, reason, idiom))
 
 
 def local_round_trip(target: Target) -> float | None:

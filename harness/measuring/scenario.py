@@ -25,7 +25,7 @@ from harness.measuring.plan import (
     unsupported_reason,
 )
 from harness.measuring.rounds import counted_call, settle_sqlite_file, timed_call
-from harness.measuring.trace_pass import measure_peak_memory, trace_unit
+from harness.measuring.trace_pass import TracedBackends, measure_peak_memory, trace_unit
 from harness.targets.database import HarnessDatabase
 from harness.targets.errors import describe_error
 from harness.targets.urls import Target
@@ -75,14 +75,16 @@ def run_scenario(
     db: HarnessDatabase,
     backends: dict[str, Backend],
     emit: Emit,
+    kept: TracedBackends | None = None,
 ) -> list[Cell]:
     """Warm-up and timed rounds over every unit, interleaved; after every run, untimed, the
     returned rows, the table and the database's count of writing transactions are checked.
-    A unit that fails a check or raises stops being timed; the others go on."""
+    A unit that fails a check or raises stops being timed; the others go on. `kept`: the
+    trace pass's backends, kept from one scenario to the next (trace_pass.TracedBackends)."""
     capabilities = db.capabilities()
     units = plan_units(scenario, backends, plan.idioms)
     seen = time_rounds(target, plan, scenario, db, backends, units, emit)
-    traced = trace_units(target, scenario, db, backends, capabilities, seen)
+    traced = trace_units(target, scenario, db, backends, capabilities, seen, kept)
     # After every timed round and trace pass: the memory figures never share a round with a
     # clock read, and tracemalloc's own cost never reaches a timing.
     peaks = peak_memory(plan, scenario, db, backends, seen, traced)
@@ -206,6 +208,7 @@ def trace_units(
     backends: dict[str, Backend],
     capabilities: Capabilities,
     seen: RoundsSeen,
+    kept: TracedBackends | None = None,
 ) -> Traced:
     """Each unit's trace pass, and its outcome: the rounds' own failure, else the trace
     pass's, else whether every timed round did the work the traced run did."""
@@ -224,6 +227,7 @@ def trace_units(
             tuple(backends.values()),
             seen.loaded,
             seen.proven,
+            kept,
         )
         if outcome.status != "passed":
             seen.loaded = None

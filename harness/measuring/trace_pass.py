@@ -91,6 +91,67 @@ def with_wire(counts: TraceCounts, wire: Wire) -> TraceCounts:
     )
 
 
+class TracedBackends:
+    """The trace pass's backends, kept from one scenario's trace pass to the next as the timed
+    rounds keep theirs: one per backend class, each on its own tracer and, on a server, its
+    own relay, so a backend logs in once per database instead of once per unit of every
+    scenario (over TLS to SQL Server, those logins were most of a small run's time). Between
+    trace passes each is paused (`Backend.pause`: Django's one connection goes back to the
+    timed rounds); one whose pass raised is closed, and the next pass opens it anew."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._open: dict[type[Backend], tuple[Backend, Tracer, Relay | None]] = {}
+
+    def open(self, backend_cls: type[Backend]) -> tuple[Backend, Tracer, Relay | None]:
+        """`backend_cls`'s trace instance, its tracer and relay: the kept one, resumed, or
+        a new one."""
+        kept = self._open.get(backend_cls)
+        if kept is not None:
+            kept[0].resume()
+            return kept
+        tracer = Tracer()
+        relay = open_relay(self.target)
+        try:
+            target = self.target.via_relay(relay.address) if relay is not None else self.target
+            backend = backend_cls(target, tracer)
+        except BaseException:
+            if relay is not None:
+                relay.close()
+            raise
+        self._open[backend_cls] = (backend, tracer, relay)
+        return backend, tracer, relay
+
+    def release(self, backend_cls: type[Backend], broken: bool) -> None:
+        """After a trace pass: pause the instance for the next one, or, when the pass
+        raised (or pausing does), close it with its relay."""
+        kept = self._open.get(backend_cls)
+        if kept is None:
+            return
+        backend, _tracer, relay = kept
+        if not broken:
+            try:
+                backend.pause()
+                return
+            except Exception:  # closed below, like a broken one
+                pass
+        del self._open[backend_cls]
+        with suppress(Exception):  # closing a dead connection must not hide the real error
+            backend.close()
+        if relay is not None:
+            relay.close()
+
+    def close(self) -> None:
+        for backend_cls in list(self._open):
+            self.release(backend_cls, broken=True)
+
+    def __enter__(self) -> TracedBackends:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def trace_unit(
     target: Target,
     backend_cls: type[Backend],
@@ -101,6 +162,7 @@ def trace_unit(
     others: tuple[Backend, ...] = (),
     work: Work | None = None,
     proven: Proven | None = None,
+    kept: TracedBackends | None = None,
 ) -> tuple[TraceCounts | None, Outcome, RoundCheck | None]:
     """Run the operation once more, untimed, on a traced connection; check the work, and for
     an equal-work cell or the floor, hold the trace to the scenario's work contract.
@@ -108,20 +170,20 @@ def trace_unit(
     before the server's counters are read (PostgreSQL). `work`: a read scenario's prepared
     state, which every round has left as it found it (checked after each): used as it is
     instead of loading the table again. `proven`: the states the rounds were proved to
-    leave (checks.Proven)."""
-    tracer = Tracer()
-    relay = open_relay(target)
+    leave (checks.Proven). `kept`: the run's trace instances, kept between passes; without
+    it the backend is opened for this pass alone."""
+    traced = kept if kept is not None else TracedBackends(target)
     try:
         # The harness's own steps fail here too when the server goes away: an error cell,
         # like the backend's, not a crash of the worker.
         if work is None or scenario.destructive:
             work = scenario.prepare(db)
-        traced_target = target.via_relay(relay.address) if relay is not None else target
-        backend = backend_cls(traced_target, tracer)
+        backend, tracer, relay = traced.open(backend_cls)
     except Exception as exc:
-        if relay is not None:
-            relay.close()
+        if kept is None:
+            traced.close()
         return None, Outcome("error", describe_error(exc, target)), None
+    broken = True
     try:
         # Outside the transaction readings, whose own statements touch no harness table.
         counter = work_counter(backend, db)
@@ -153,13 +215,14 @@ def trace_unit(
             verification_statements=sent_while_reading,
             write_transactions=check.write_transactions,
         )
+        broken = False
     except Exception as exc:  # a backend that breaks is reported, not fatal to the run
         return None, Outcome("error", describe_error(exc, target)), None
     finally:
-        with suppress(Exception):  # closing a dead connection must not hide the real error
-            backend.close()
-        if relay is not None:
-            relay.close()
+        if kept is None:
+            traced.close()
+        else:
+            traced.release(backend_cls, broken)
     outcome = check.outcome
     if outcome.status == "passed" and unit.idiom in (EQUAL, FLOOR):
         outcome = held_to_contract(scenario, capabilities, counts, result, check)
