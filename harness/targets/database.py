@@ -127,7 +127,7 @@ class HarnessDatabase(TableReading):
         self.run_id = uuid.uuid4().hex
         self.created: list[str] = []
         self._wal: bool | None = None
-        self._innodb: bool | None = None  # the checked table's engine, once read (MariaDB)
+        self._innodb: dict[str, bool] = {}  # whether each checked table is InnoDB (MariaDB)
         self._no_marker = False  # the server refused change_marker's read once
         # pool_pre_ping: after the server restarts or drops us, the harness's next untimed
         # step reconnects or fails with a connection error, instead of a stale-socket one.
@@ -406,7 +406,7 @@ class HarnessDatabase(TableReading):
             with self.engine.connect() as conn:
                 if family == "postgresql":
                     return str(conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar())
-                if self._innodb is None:
+                if table.name not in self._innodb:
                     engine = conn.execute(
                         text(
                             "SELECT ENGINE FROM information_schema.TABLES "
@@ -414,8 +414,8 @@ class HarnessDatabase(TableReading):
                         ),
                         {"name": table.name},
                     ).scalar()
-                    self._innodb = str(engine).lower() == "innodb"
-                if not self._innodb:
+                    self._innodb[table.name] = str(engine).lower() == "innodb"
+                if not self._innodb[table.name]:
                     return None
                 row = conn.execute(text("SHOW GLOBAL STATUS LIKE 'Innodb_lsn_current'")).first()
                 return None if row is None else str(row[1])
